@@ -1,0 +1,457 @@
+//! lookout's configuration, read in two stages.
+//!
+//! Stage one turns YAML into a tree of [`Node`]s that remember their file, line and column
+//! ([`node::parse`]), substitutes `${env:NAME}` references value by value ([`subst`]) and applies
+//! `--set key.path=value` overrides ([`set`]). Stage two types the tree into a [`Config`] with a
+//! serde deserializer that attaches positions to every error ([`de`]), then checks what types
+//! cannot: ids used twice, inputs naming nothing, cycles. Every problem is one [`ConfigError`]
+//! naming `file:line:column` with a hint. Nothing here touches the system beyond reading the file:
+//! the pipeline crate builds components from a validated [`Config`].
+#![deny(missing_docs)]
+
+pub mod de;
+mod error;
+pub mod node;
+mod schema;
+pub mod set;
+mod show;
+pub mod subst;
+mod types;
+
+pub use error::ConfigError;
+pub use node::{Mark, Node};
+pub use schema::*;
+pub use show::{mask_secrets, to_json, to_yaml};
+pub use types::{Duration, Endpoint, Filter, Pattern, Spanned};
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+/// The embedded default configuration: host metrics every 10 s, exposed in Prometheus format
+/// on the loopback HTTP server. Works unprivileged and needs no file.
+pub const DEFAULT_CONFIG: &str = include_str!("../default.yaml");
+
+/// The origin name used in errors for the embedded default.
+pub const DEFAULT_ORIGIN: &str = "<embedded default>";
+
+/// Reads and validates a config file (or the embedded default when `path` is `None`), with
+/// `--set` overrides and environment lookups through `env`.
+pub fn load(
+    path: Option<&Path>,
+    sets: &[String],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    match path {
+        None => load_str(DEFAULT_ORIGIN, DEFAULT_CONFIG, sets, env),
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| {
+                ConfigError::plain(format!("cannot read config file {}: {e}", p.display()))
+                    .with_hint(match e.kind() {
+                        std::io::ErrorKind::NotFound => {
+                            "check the path, or run without --config to use the embedded default"
+                        }
+                        std::io::ErrorKind::PermissionDenied => {
+                            "make the file readable by the user running lookout"
+                        }
+                        _ => "check that the path is a readable text file",
+                    })
+            })?;
+            load_str(&p.display().to_string(), &text, sets, env)
+        }
+    }
+}
+
+/// Like [`load`], from text already in memory; `origin` names it in errors.
+pub fn load_str(
+    origin: &str,
+    text: &str,
+    sets: &[String],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let mut root = node::parse(origin, text)?;
+    if !matches!(root.value, node::Value::Map(_)) {
+        return Err(ConfigError::at(
+            &root.mark,
+            format!("the config must be a mapping of sections, found {}", root.kind()),
+            Some("start with top-level keys such as `sources:` and `sinks:`"),
+        ));
+    }
+    subst::substitute(&mut root, env)?;
+    for (i, s) in sets.iter().enumerate() {
+        set::apply(&mut root, i, s)?;
+    }
+    build(&root)
+}
+
+/// The process environment, for [`load`].
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+struct Ids {
+    marks: HashMap<String, (Mark, &'static str)>,
+}
+
+impl Ids {
+    fn add(&mut self, id: &str, mark: &Mark, section: &'static str) -> Result<(), ConfigError> {
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '/' | '.'))
+        {
+            return Err(ConfigError::at(
+                mark,
+                format!("invalid component id `{id}`"),
+                Some("ids use letters, digits and `_ - / .`"),
+            ));
+        }
+        if let Some((first, first_section)) = self.marks.get(id) {
+            return Err(ConfigError::at(
+                mark,
+                format!(
+                    "duplicate component id `{id}`: already used by a {} at line {}",
+                    first_section.trim_end_matches('s'),
+                    first.line
+                ),
+                Some("component ids are shared by sources, processors and sinks: rename one"),
+            ));
+        }
+        self.marks.insert(id.to_string(), (mark.clone(), section));
+        Ok(())
+    }
+}
+
+fn type_of<'a>(id_node: &Node, body: &'a Node, section: &str) -> Result<&'a str, ConfigError> {
+    if !matches!(body.value, node::Value::Map(_)) {
+        return Err(ConfigError::at(
+            &body.mark,
+            format!(
+                "{} `{}` must be a mapping with a `type:` key, found {}",
+                section.trim_end_matches('s'),
+                id_node.as_str().unwrap_or_default(),
+                body.kind()
+            ),
+            None,
+        ));
+    }
+    match body.get("type") {
+        Some(t) => t.as_str().ok_or_else(|| {
+            ConfigError::at(&t.mark, "`type` must be a word", None)
+        }),
+        None => Err(ConfigError::at(
+            &id_node.mark,
+            format!(
+                "{} `{}` has no `type:`",
+                section.trim_end_matches('s'),
+                id_node.as_str().unwrap_or_default()
+            ),
+            Some(match section {
+                "sources" => "add `type: host_metrics`",
+                "processors" => "add `type: resource`",
+                _ => "add `type:` with one of otlp_http, prometheus, file",
+            }),
+        )),
+    }
+}
+
+fn unknown_type(t: &str, body: &Node, known: &[&str]) -> ConfigError {
+    let mark = body.get("type").map(|n| n.mark.clone()).unwrap_or(body.mark.clone());
+    ConfigError::at(
+        &mark,
+        format!("unknown component type `{t}`"),
+        Some(&format!("expected one of: {}", known.join(", "))),
+    )
+}
+
+fn inputs_of(body: &mut Node, id_node: &Node) -> Result<Vec<Spanned<String>>, ConfigError> {
+    match body.remove("inputs") {
+        Some((_, v)) => {
+            let inputs: Vec<Spanned<String>> = de::from_node(&v)?;
+            if inputs.is_empty() {
+                return Err(ConfigError::at(
+                    &v.mark,
+                    "`inputs` is empty",
+                    Some("list the ids of the sources or processors to read from"),
+                ));
+            }
+            Ok(inputs)
+        }
+        None => Err(ConfigError::at(
+            &id_node.mark,
+            format!(
+                "`{}` has no `inputs:`",
+                id_node.as_str().unwrap_or_default()
+            ),
+            Some("add `inputs: [<source id>]`"),
+        )),
+    }
+}
+
+fn build(root: &Node) -> Result<Config, ConfigError> {
+    let settings: Settings = de::from_node(root)?;
+    let mut ids = Ids {
+        marks: HashMap::new(),
+    };
+    let mut refs: Vec<(String, Spanned<String>, bool)> = Vec::new(); // (consumer, input, consumer_is_processor)
+
+    let mut sources = Vec::new();
+    if let Some(section) = root.get("sources") {
+        check_section(section, "sources")?;
+        for (k, body) in section.entries() {
+            let id = k.as_str().unwrap_or_default().to_string();
+            ids.add(&id, &k.mark, "sources")?;
+            let t = type_of(k, body, "sources")?;
+            let mut body = body.clone();
+            body.remove("type");
+            let kind = match t {
+                "host_metrics" => {
+                    let c: HostMetricsConfig = de::from_node(&body)?;
+                    if c.interval.0 < std::time::Duration::from_millis(100) {
+                        let m = body.get("interval").map(|n| n.mark.clone()).unwrap_or(body.mark.clone());
+                        return Err(ConfigError::at(
+                            &m,
+                            format!("interval {} is too short", c.interval),
+                            Some("use at least 100ms (10s is the default)"),
+                        ));
+                    }
+                    SourceKind::HostMetrics(c)
+                }
+                other => return Err(unknown_type(other, &body, &["host_metrics"])),
+            };
+            sources.push(SourceConfig { id, kind });
+        }
+    }
+
+    let mut processors = Vec::new();
+    if let Some(section) = root.get("processors") {
+        check_section(section, "processors")?;
+        for (k, body) in section.entries() {
+            let id = k.as_str().unwrap_or_default().to_string();
+            ids.add(&id, &k.mark, "processors")?;
+            let t = type_of(k, body, "processors")?;
+            let mut body = body.clone();
+            body.remove("type");
+            let inputs = inputs_of(&mut body, k)?;
+            let kind = match t {
+                "resource" => ProcessorKind::Resource(de::from_node(&body)?),
+                other => return Err(unknown_type(other, &body, &["resource"])),
+            };
+            for i in &inputs {
+                refs.push((id.clone(), i.clone(), true));
+            }
+            processors.push(ProcessorConfig {
+                id,
+                inputs: inputs.into_iter().map(|s| s.value).collect(),
+                kind,
+            });
+        }
+    }
+
+    let mut sinks = Vec::new();
+    let mut prom_paths: HashMap<String, Mark> = HashMap::new();
+    if let Some(section) = root.get("sinks") {
+        check_section(section, "sinks")?;
+        for (k, body) in section.entries() {
+            let id = k.as_str().unwrap_or_default().to_string();
+            ids.add(&id, &k.mark, "sinks")?;
+            let t = type_of(k, body, "sinks")?;
+            let mut body = body.clone();
+            body.remove("type");
+            let inputs = inputs_of(&mut body, k)?;
+            let buffer: BufferConfig = match body.remove("buffer") {
+                Some((_, v)) => {
+                    let b: BufferConfig = de::from_node(&v)?;
+                    if b.max_batches == 0 {
+                        return Err(ConfigError::at(
+                            &v.mark,
+                            "buffer.max_batches must be at least 1",
+                            None,
+                        ));
+                    }
+                    b
+                }
+                None => BufferConfig::default(),
+            };
+            let kind = match t {
+                "otlp_http" => {
+                    let c: OtlpHttpConfig = de::from_node(&body)?;
+                    check_headers(&c, &body)?;
+                    SinkKind::OtlpHttp(c)
+                }
+                "prometheus" => {
+                    let c: PrometheusConfig = de::from_node(&body)?;
+                    let m = body.get("path").map(|n| n.mark.clone()).unwrap_or(k.mark.clone());
+                    if !c.path.starts_with('/') || c.path.contains(char::is_whitespace) {
+                        return Err(ConfigError::at(
+                            &m,
+                            format!("invalid path `{}`", c.path),
+                            Some("an HTTP path starts with `/`, e.g. /metrics/host"),
+                        ));
+                    }
+                    if ["/health", "/metrics", "/status"].contains(&c.path.as_str()) {
+                        return Err(ConfigError::at(
+                            &m,
+                            format!("path `{}` is reserved by the agent", c.path),
+                            Some("use another path, e.g. /metrics/host"),
+                        ));
+                    }
+                    if let Some(first) = prom_paths.insert(c.path.clone(), m.clone()) {
+                        return Err(ConfigError::at(
+                            &m,
+                            format!("path `{}` is already served by the sink at line {}", c.path, first.line),
+                            None,
+                        ));
+                    }
+                    SinkKind::Prometheus(c)
+                }
+                "file" => SinkKind::File(de::from_node(&body)?),
+                other => {
+                    return Err(unknown_type(other, &body, &["otlp_http", "prometheus", "file"]))
+                }
+            };
+            for i in &inputs {
+                refs.push((id.clone(), i.clone(), false));
+            }
+            sinks.push(SinkConfig {
+                id,
+                inputs: inputs.into_iter().map(|s| s.value).collect(),
+                buffer,
+                kind,
+            });
+        }
+    }
+
+    // references: every input names a source or a processor
+    let producers: HashSet<&str> = sources
+        .iter()
+        .map(|s| s.id.as_str())
+        .chain(processors.iter().map(|p| p.id.as_str()))
+        .collect();
+    for (consumer, input, _) in &refs {
+        if !producers.contains(input.value.as_str()) {
+            let sink_named = sinks.iter().any(|s| s.id == input.value);
+            let hint = if sink_named {
+                "a sink produces nothing; inputs name sources or processors".to_string()
+            } else {
+                let mut known: Vec<&str> = producers.iter().copied().collect();
+                known.sort_unstable();
+                if known.is_empty() {
+                    "no source or processor is defined".to_string()
+                } else {
+                    format!("defined sources and processors: {}", known.join(", "))
+                }
+            };
+            let msg = format!("`{consumer}` takes input from `{}`, which does not exist", input.value);
+            return Err(match &input.mark {
+                Some(m) => ConfigError::at(m, msg, Some(&hint)),
+                None => ConfigError::plain(msg).with_hint(hint),
+            });
+        }
+        if &input.value == consumer {
+            let msg = format!("`{consumer}` takes input from itself");
+            return Err(match &input.mark {
+                Some(m) => ConfigError::at(m, msg, None),
+                None => ConfigError::plain(msg),
+            });
+        }
+    }
+    check_cycles(&processors, &refs)?;
+    Ok(Config {
+        settings,
+        sources,
+        processors,
+        sinks,
+    })
+}
+
+fn check_section(section: &Node, name: &str) -> Result<(), ConfigError> {
+    if section.is_null() || matches!(section.value, node::Value::Map(_)) {
+        Ok(())
+    } else {
+        Err(ConfigError::at(
+            &section.mark,
+            format!("`{name}` must be a mapping of component ids, found {}", section.kind()),
+            Some("write `<id>:` lines with a `type:` under each"),
+        ))
+    }
+}
+
+fn check_headers(c: &OtlpHttpConfig, body: &Node) -> Result<(), ConfigError> {
+    for (name, value) in &c.headers {
+        let mark = body
+            .get("headers")
+            .and_then(|h| h.entries().iter().find(|(k, _)| k.as_str() == Some(name)))
+            .map(|(k, _)| k.mark.clone())
+            .unwrap_or(body.mark.clone());
+        let name_ok = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        if !name_ok {
+            return Err(ConfigError::at(
+                &mark,
+                format!("invalid HTTP header name `{name}`"),
+                None,
+            ));
+        }
+        if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+            return Err(ConfigError::at(
+                &mark,
+                format!("the value of header `{name}` contains a line break"),
+                Some("check the environment variable it comes from"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_cycles(
+    processors: &[ProcessorConfig],
+    refs: &[(String, Spanned<String>, bool)],
+) -> Result<(), ConfigError> {
+    let procs: HashSet<&str> = processors.iter().map(|p| p.id.as_str()).collect();
+    // depth-first search over processor -> processor edges
+    fn visit<'a>(
+        id: &'a str,
+        edges: &HashMap<&'a str, Vec<&'a Spanned<String>>>,
+        state: &mut HashMap<&'a str, u8>,
+    ) -> Option<&'a Spanned<String>> {
+        state.insert(id, 1);
+        for input in edges.get(id).into_iter().flatten() {
+            match state.get(input.value.as_str()) {
+                Some(1) => return Some(input),
+                Some(_) => {}
+                None => {
+                    if let Some(c) = visit(input.value.as_str(), edges, state) {
+                        return Some(c);
+                    }
+                }
+            }
+        }
+        state.insert(id, 2);
+        None
+    }
+    let mut edges: HashMap<&str, Vec<&Spanned<String>>> = HashMap::new();
+    for (consumer, input, is_proc) in refs {
+        if *is_proc && procs.contains(input.value.as_str()) {
+            edges.entry(consumer.as_str()).or_default().push(input);
+        }
+    }
+    let mut state = HashMap::new();
+    for p in processors {
+        if !state.contains_key(p.id.as_str()) {
+            if let Some(input) = visit(p.id.as_str(), &edges, &mut state) {
+                let msg = format!("processors form a cycle through `{}`", input.value);
+                return Err(match &input.mark {
+                    Some(m) => ConfigError::at(m, msg, Some("data must flow one way: sources → processors → sinks")),
+                    None => ConfigError::plain(msg),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

@@ -1,0 +1,557 @@
+//! The typed configuration: what a validated config file means.
+
+use crate::types::{Duration, Endpoint, Filter};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// A fully parsed and validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Agent-wide settings.
+    pub settings: Settings,
+    /// Sources, in file order.
+    pub sources: Vec<SourceConfig>,
+    /// Processors, in file order.
+    pub processors: Vec<ProcessorConfig>,
+    /// Sinks, in file order.
+    pub sinks: Vec<SinkConfig>,
+}
+
+/// Agent-wide settings (every top-level key but the component sections).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The agent's HTTP server.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// Logging.
+    #[serde(default)]
+    pub log: LogConfig,
+    /// Resource attributes added to everything the agent emits.
+    #[serde(default)]
+    pub resource: ResourceConfig,
+    /// State directory (overridden by `--data-dir`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// How long a shutdown may take to flush in-flight batches.
+    #[serde(default = "default_grace")]
+    pub shutdown_grace: Duration,
+    /// Sources (handled separately; present here so unknown-key hints name it).
+    #[serde(default, skip_serializing)]
+    pub sources: Option<serde::de::IgnoredAny>,
+    /// Processors (handled separately).
+    #[serde(default, skip_serializing)]
+    pub processors: Option<serde::de::IgnoredAny>,
+    /// Sinks (handled separately).
+    #[serde(default, skip_serializing)]
+    pub sinks: Option<serde::de::IgnoredAny>,
+}
+
+fn default_grace() -> Duration {
+    Duration::from_secs(10)
+}
+
+/// The agent's HTTP server (`/health`, `/metrics`, `/status`, Prometheus sinks).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Listen address; loopback by default.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Whether to run the server at all.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 13133))
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: default_listen(),
+            enabled: true,
+        }
+    }
+}
+
+/// Log verbosity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// Errors only.
+    Error,
+    /// Warnings and errors.
+    Warn,
+    /// The default.
+    #[default]
+    Info,
+    /// Verbose.
+    Debug,
+    /// Very verbose.
+    Trace,
+}
+
+impl LogLevel {
+    /// The `tracing` filter directive.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+            LogLevel::Trace => "trace",
+        }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human text.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// Verbosity (`RUST_LOG` and `-v` override it).
+    #[serde(default)]
+    pub level: LogLevel,
+    /// Format (`--log-format` overrides it).
+    #[serde(default)]
+    pub format: LogFormat,
+}
+
+/// Resource attributes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceConfig {
+    /// Extra attributes for the host resource (e.g. `environment: prod`).
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+    /// Overrides the detected `host.name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+}
+
+/// A configured source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceConfig {
+    /// The component id.
+    pub id: String,
+    /// What it is.
+    pub kind: SourceKind,
+}
+
+/// The source types.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceKind {
+    /// `host_metrics`: CPU, memory, disks, filesystems, network... from /proc and statvfs.
+    HostMetrics(HostMetricsConfig),
+}
+
+impl SourceKind {
+    /// The `type:` name.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            SourceKind::HostMetrics(_) => "host_metrics",
+        }
+    }
+}
+
+/// One group of host metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HostCollector {
+    /// `system.cpu.*` (time, utilization, logical count).
+    Cpu,
+    /// `system.cpu.load_average.*`.
+    Load,
+    /// `system.memory.*`.
+    Memory,
+    /// `system.paging.*`.
+    Paging,
+    /// `system.disk.*`.
+    Disk,
+    /// `system.filesystem.*`.
+    Filesystem,
+    /// `system.network.*`.
+    Network,
+    /// `system.processes.*`.
+    Processes,
+    /// `system.uptime`.
+    Uptime,
+}
+
+impl HostCollector {
+    /// Every collector.
+    pub const ALL: [HostCollector; 9] = [
+        HostCollector::Cpu,
+        HostCollector::Load,
+        HostCollector::Memory,
+        HostCollector::Paging,
+        HostCollector::Disk,
+        HostCollector::Filesystem,
+        HostCollector::Network,
+        HostCollector::Processes,
+        HostCollector::Uptime,
+    ];
+}
+
+/// `host_metrics` source settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostMetricsConfig {
+    /// Collection interval.
+    #[serde(default = "default_interval")]
+    pub interval: Duration,
+    /// Which groups to collect (all by default).
+    #[serde(default = "all_collectors")]
+    pub collectors: Vec<HostCollector>,
+    /// Where procfs is mounted (e.g. `/host/proc` in a container).
+    #[serde(default = "default_proc")]
+    pub proc_path: PathBuf,
+    /// Prefix for mount points when measuring filesystems (e.g. `/host` in a container).
+    #[serde(default = "default_root")]
+    pub root_path: PathBuf,
+    /// CPU settings.
+    #[serde(default)]
+    pub cpu: CpuConfig,
+    /// Disk devices to include/exclude (names as in /proc/diskstats).
+    #[serde(default)]
+    pub disk: Filter,
+    /// Network interfaces to include/exclude (names as in /proc/net/dev).
+    #[serde(default)]
+    pub network: Filter,
+    /// Filesystem selection.
+    #[serde(default)]
+    pub filesystem: FilesystemConfig,
+}
+
+fn default_interval() -> Duration {
+    Duration::from_secs(10)
+}
+fn all_collectors() -> Vec<HostCollector> {
+    HostCollector::ALL.to_vec()
+}
+fn default_proc() -> PathBuf {
+    PathBuf::from("/proc")
+}
+fn default_root() -> PathBuf {
+    PathBuf::from("/")
+}
+
+impl Default for HostMetricsConfig {
+    fn default() -> Self {
+        HostMetricsConfig {
+            interval: default_interval(),
+            collectors: all_collectors(),
+            proc_path: default_proc(),
+            root_path: default_root(),
+            cpu: CpuConfig::default(),
+            disk: Filter::default(),
+            network: Filter::default(),
+            filesystem: FilesystemConfig::default(),
+        }
+    }
+}
+
+/// CPU collector settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CpuConfig {
+    /// One series per logical CPU (true) or only the host total (false).
+    #[serde(default = "yes")]
+    pub per_cpu: bool,
+}
+
+impl Default for CpuConfig {
+    fn default() -> Self {
+        CpuConfig { per_cpu: true }
+    }
+}
+
+/// Filesystem collector settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesystemConfig {
+    /// Mount points to include/exclude.
+    #[serde(default)]
+    pub mount_points: Filter,
+    /// Filesystem types to include/exclude.
+    #[serde(default)]
+    pub fs_types: Filter,
+    /// Devices to include/exclude.
+    #[serde(default)]
+    pub devices: Filter,
+    /// Also report pseudo filesystems (proc, sysfs, tmpfs, cgroup...), excluded by default.
+    #[serde(default)]
+    pub include_pseudo: bool,
+}
+
+/// A configured processor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessorConfig {
+    /// The component id.
+    pub id: String,
+    /// Components whose output it takes.
+    pub inputs: Vec<String>,
+    /// What it is.
+    pub kind: ProcessorKind,
+}
+
+/// The processor types.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProcessorKind {
+    /// `resource`: set or delete resource attributes.
+    Resource(ResourceProcessorConfig),
+}
+
+impl ProcessorKind {
+    /// The `type:` name.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ProcessorKind::Resource(_) => "resource",
+        }
+    }
+}
+
+/// `resource` processor settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceProcessorConfig {
+    /// Attributes to set (overwriting).
+    #[serde(default)]
+    pub set: BTreeMap<String, String>,
+    /// Attribute keys to remove.
+    #[serde(default)]
+    pub delete: Vec<String>,
+}
+
+/// A configured sink.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SinkConfig {
+    /// The component id.
+    pub id: String,
+    /// Components whose output it takes.
+    pub inputs: Vec<String>,
+    /// In-memory buffer in front of the sink.
+    pub buffer: BufferConfig,
+    /// What it is.
+    pub kind: SinkKind,
+}
+
+/// The sink types.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SinkKind {
+    /// `otlp_http`: OTLP/HTTP protobuf exporter.
+    OtlpHttp(OtlpHttpConfig),
+    /// `prometheus`: exposition on the agent's HTTP server.
+    Prometheus(PrometheusConfig),
+    /// `file`: OTLP/JSON lines.
+    File(FileSinkConfig),
+}
+
+impl SinkKind {
+    /// The `type:` name.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            SinkKind::OtlpHttp(_) => "otlp_http",
+            SinkKind::Prometheus(_) => "prometheus",
+            SinkKind::File(_) => "file",
+        }
+    }
+}
+
+/// What a full buffer does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenFull {
+    /// Drop the incoming batch (counted); sources and other sinks carry on.
+    #[default]
+    DropNewest,
+    /// Wait: back-pressure reaches the sources.
+    Block,
+}
+
+/// The in-memory buffer in front of a sink.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BufferConfig {
+    /// Maximum batches held.
+    #[serde(default = "default_max_batches")]
+    pub max_batches: usize,
+    /// What to do when full.
+    #[serde(default)]
+    pub when_full: WhenFull,
+}
+
+fn default_max_batches() -> usize {
+    256
+}
+
+impl Default for BufferConfig {
+    fn default() -> Self {
+        BufferConfig {
+            max_batches: default_max_batches(),
+            when_full: WhenFull::default(),
+        }
+    }
+}
+
+/// Request body compression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// No compression.
+    None,
+    /// gzip.
+    #[default]
+    Gzip,
+    /// zstd (New Relic recommends it).
+    Zstd,
+}
+
+/// Sum temporality sent to a backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Temporality {
+    /// Counters as cumulative sums (the OpenTelemetry default).
+    #[default]
+    Cumulative,
+    /// Monotonic counters as deltas between exports (New Relic's preference).
+    Delta,
+}
+
+/// Backend attribute limits applied before export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Limits {
+    /// New Relic's limits when the endpoint is a New Relic host, none otherwise.
+    #[default]
+    Auto,
+    /// New Relic's documented OTLP limits.
+    NewRelic,
+    /// No limits.
+    None,
+}
+
+/// Retry policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryConfig {
+    /// First wait.
+    #[serde(default = "default_initial_backoff")]
+    pub initial_backoff: Duration,
+    /// Longest wait.
+    #[serde(default = "default_max_backoff")]
+    pub max_backoff: Duration,
+    /// Give a batch up (counted as dropped) after retrying this long.
+    #[serde(default = "default_max_elapsed")]
+    pub max_elapsed: Duration,
+}
+
+fn default_initial_backoff() -> Duration {
+    Duration::from_millis(500)
+}
+fn default_max_backoff() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_max_elapsed() -> Duration {
+    Duration::from_secs(300)
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            initial_backoff: default_initial_backoff(),
+            max_backoff: default_max_backoff(),
+            max_elapsed: default_max_elapsed(),
+        }
+    }
+}
+
+/// `otlp_http` sink settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtlpHttpConfig {
+    /// Base URL; `/v1/metrics` (etc.) is appended unless the path already ends with it.
+    pub endpoint: Endpoint,
+    /// Extra headers (e.g. `api-key` for New Relic). Values are masked in `config show`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Body compression.
+    #[serde(default)]
+    pub compression: Compression,
+    /// Per-request timeout.
+    #[serde(default = "default_timeout")]
+    pub timeout: Duration,
+    /// Temporality of monotonic sums.
+    #[serde(default)]
+    pub temporality: Temporality,
+    /// Largest request body before compression is considered (New Relic: 1 MB).
+    #[serde(default = "default_max_request")]
+    pub max_request_bytes: usize,
+    /// Attribute limits.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Retry policy.
+    #[serde(default)]
+    pub retry: RetryConfig,
+    /// How long deliveries may fail before `/health` reports this sink.
+    #[serde(default = "default_health_threshold")]
+    pub health_threshold: Duration,
+}
+
+fn default_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_max_request() -> usize {
+    1_000_000
+}
+fn default_health_threshold() -> Duration {
+    Duration::from_secs(60)
+}
+
+/// `prometheus` sink settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusConfig {
+    /// Path on the agent's HTTP server.
+    #[serde(default = "default_prom_path")]
+    pub path: String,
+    /// Series not updated for this long are dropped from the exposition.
+    #[serde(default = "default_expiry")]
+    pub expiry: Duration,
+}
+
+fn default_prom_path() -> String {
+    "/metrics/host".to_string()
+}
+fn default_expiry() -> Duration {
+    Duration::from_secs(300)
+}
+
+/// `file` sink settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSinkConfig {
+    /// File to append OTLP/JSON lines to (created 0600).
+    pub path: PathBuf,
+    /// Start a new file (renaming the old one to `<path>.1`) past this size; 0 disables.
+    #[serde(default)]
+    pub rotate_bytes: u64,
+}

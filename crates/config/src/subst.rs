@@ -1,0 +1,137 @@
+//! `${env:NAME}` and `${env:NAME:-default}` substitution in scalar values.
+//!
+//! Substitution runs on the parsed tree, value by value, so an environment variable can never
+//! change the structure of the document (a value with a `:` or a newline stays one value).
+//! `$${` writes a literal `${`.
+
+use crate::error::ConfigError;
+use crate::node::{Mark, Node, Value};
+
+/// Replaces every reference in the tree's scalars, looking variables up with `env`.
+pub fn substitute(node: &mut Node, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+    match &mut node.value {
+        Value::Scalar { text, .. } => {
+            if text.contains('$') {
+                *text = expand(text, &node.mark, env)?;
+            }
+            Ok(())
+        }
+        Value::Seq(items) => items.iter_mut().try_for_each(|n| substitute(n, env)),
+        Value::Map(entries) => entries
+            .iter_mut()
+            .try_for_each(|(_, v)| substitute(v, env)),
+    }
+}
+
+/// Expands the references in one string.
+pub fn expand(
+    text: &str,
+    mark: &Mark,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, ConfigError> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find('$') {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos..];
+        if let Some(tail) = after.strip_prefix("$${") {
+            out.push_str("${");
+            rest = tail;
+            continue;
+        }
+        let Some(tail) = after.strip_prefix("${") else {
+            out.push('$');
+            rest = &after[1..];
+            continue;
+        };
+        let Some(end) = tail.find('}') else {
+            return Err(ConfigError::at(
+                mark,
+                format!("unterminated `${{` in `{text}`"),
+                Some("close it with `}`, or write `$${` for a literal `${`"),
+            ));
+        };
+        let reference = &tail[..end];
+        rest = &tail[end + 1..];
+        let Some(spec) = reference.strip_prefix("env:") else {
+            return Err(ConfigError::at(
+                mark,
+                format!("unknown substitution `${{{reference}}}`"),
+                Some("only `${env:NAME}` and `${env:NAME:-default}` are supported"),
+            ));
+        };
+        let (name, default) = match spec.split_once(":-") {
+            Some((n, d)) => (n, Some(d)),
+            None => (spec, None),
+        };
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(ConfigError::at(
+                mark,
+                format!("invalid environment variable name `{name}`"),
+                Some("names use letters, digits and `_`"),
+            ));
+        }
+        match (env(name), default) {
+            (Some(v), _) if !v.is_empty() => out.push_str(&v),
+            (_, Some(d)) => out.push_str(d),
+            (Some(v), None) => out.push_str(&v),
+            (None, None) => {
+                return Err(ConfigError::at(
+                    mark,
+                    format!("environment variable `{name}` is not set"),
+                    Some(&format!(
+                        "export {name}=..., or give a default: `${{env:{name}:-value}}`"
+                    )),
+                ))
+            }
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn mark() -> Mark {
+        Mark {
+            origin: Arc::from("f"),
+            line: 1,
+            col: 1,
+        }
+    }
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "HOST" => Some("db1".into()),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn expands() {
+        assert_eq!(expand("a-${env:HOST}-b", &mark(), &env).unwrap(), "a-db1-b");
+        assert_eq!(expand("${env:NOPE:-x:y}", &mark(), &env).unwrap(), "x:y");
+        assert_eq!(expand("${env:EMPTY:-d}", &mark(), &env).unwrap(), "d");
+        assert_eq!(expand("${env:EMPTY}", &mark(), &env).unwrap(), "");
+        assert_eq!(expand("$${env:HOST}", &mark(), &env).unwrap(), "${env:HOST}");
+        assert_eq!(expand("cost $5", &mark(), &env).unwrap(), "cost $5");
+    }
+
+    #[test]
+    fn errors() {
+        let e = expand("${env:NOPE}", &mark(), &env).unwrap_err();
+        assert!(e.message.contains("`NOPE` is not set"));
+        assert!(expand("${env:HOST", &mark(), &env).is_err());
+        assert!(expand("${file:/x}", &mark(), &env).is_err());
+        assert!(expand("${env:BAD-NAME}", &mark(), &env).is_err());
+    }
+}

@@ -1,0 +1,140 @@
+use super::*;
+
+fn env(name: &str) -> Option<String> {
+    match name {
+        "NR_KEY" => Some("eu01xxsecret".into()),
+        _ => None,
+    }
+}
+
+fn load_text(text: &str) -> Result<Config, ConfigError> {
+    load_str("t.yaml", text, &[], &env)
+}
+
+const FULL: &str = r#"
+server:
+  listen: 127.0.0.1:9999
+log: {level: debug, format: json}
+resource:
+  attributes: {environment: prod}
+sources:
+  host:
+    type: host_metrics
+    interval: 2s
+    collectors: [cpu, memory]
+    network: {exclude: ["veth*"]}
+processors:
+  tag:
+    type: resource
+    inputs: [host]
+    set: {team: ops}
+sinks:
+  nr:
+    type: otlp_http
+    inputs: [tag]
+    endpoint: https://otlp.eu01.nr-data.net
+    headers: {api-key: "${env:NR_KEY}"}
+    compression: zstd
+    temporality: delta
+    buffer: {max_batches: 10, when_full: block}
+  prom:
+    type: prometheus
+    inputs: [host]
+  out:
+    type: file
+    inputs: [host, tag]
+    path: /tmp/x.jsonl
+"#;
+
+#[test]
+fn embedded_default_is_valid() {
+    let c = load(None, &[], &env).unwrap();
+    assert_eq!(c.settings.server.listen.to_string(), "127.0.0.1:13133");
+    assert_eq!(c.sources.len(), 1);
+    assert!(matches!(c.sinks[0].kind, SinkKind::Prometheus(_)));
+}
+
+#[test]
+fn full_config_types() {
+    let c = load_text(FULL).unwrap();
+    assert_eq!(c.settings.log.level, LogLevel::Debug);
+    let SourceKind::HostMetrics(h) = &c.sources[0].kind;
+    assert_eq!(h.interval, Duration::from_secs(2));
+    assert_eq!(h.collectors, vec![HostCollector::Cpu, HostCollector::Memory]);
+    assert!(!h.network.allows("veth123"));
+    let SinkKind::OtlpHttp(o) = &c.sinks[0].kind else {
+        panic!("not otlp")
+    };
+    assert_eq!(o.headers["api-key"], "eu01xxsecret");
+    assert_eq!(o.compression, Compression::Zstd);
+    assert_eq!(c.sinks[0].buffer.when_full, WhenFull::Block);
+    assert_eq!(c.sinks[2].inputs, vec!["host", "tag"]);
+}
+
+#[test]
+fn show_masks_secrets_and_reloads() {
+    let c = load_text(FULL).unwrap();
+    let y = to_yaml(&c);
+    assert!(!y.contains("eu01xxsecret"), "{y}");
+    assert!(y.contains("api-key: \"***\""), "{y}");
+    // the shown config is itself a valid config equal to the original but for the secret
+    let again = load_str("shown", &y, &[], &env).unwrap();
+    assert_eq!(again.sources, c.sources);
+    assert_eq!(again.settings, c.settings);
+}
+
+#[test]
+fn set_overrides_apply() {
+    let c = load_str(
+        "t",
+        FULL,
+        &["sources.host.interval=5s".into(), "server.listen=127.0.0.1:1".into()],
+        &env,
+    )
+    .unwrap();
+    let SourceKind::HostMetrics(h) = &c.sources[0].kind;
+    assert_eq!(h.interval, Duration::from_secs(5));
+    assert_eq!(c.settings.server.listen.port(), 1);
+    let e = load_str("t", FULL, &["sources.host.interval=5x".into()], &env).unwrap_err();
+    assert!(e.to_string().starts_with("--set #1"), "{e}");
+}
+
+fn err(text: &str) -> ConfigError {
+    load_text(text).unwrap_err()
+}
+
+fn at(e: &ConfigError) -> (usize, usize) {
+    let m = e.mark.as_ref().unwrap();
+    (m.line, m.col)
+}
+
+#[test]
+fn errors_point_at_the_cause() {
+    let e = err("sources:\n  h:\n    type: host_metrics\n    intervall: 1s\n");
+    assert_eq!(at(&e), (4, 5));
+    assert_eq!(e.hint.as_deref(), Some("did you mean `interval`?"));
+
+    let e = err("sinks:\n  p:\n    type: prometheus\n    inputs: [nope]\n");
+    assert_eq!(at(&e), (4, 14));
+    assert!(e.message.contains("`nope`, which does not exist"));
+
+    let e = err("sources:\n  x: {type: host_metrics}\nsinks:\n  x: {type: prometheus, inputs: [x]}\n");
+    assert_eq!(at(&e), (4, 3));
+    assert!(e.message.contains("duplicate component id `x`"));
+
+    let e = err("processors:\n  a: {type: resource, inputs: [b]}\n  b: {type: resource, inputs: [a]}\n");
+    assert!(e.message.contains("cycle"), "{e}");
+
+    let e = err("sources:\n  h: {type: host_metrics, interval: 10}\n");
+    assert!(e.message.contains("invalid duration"), "{e}");
+
+    let e = err("sinks:\n  o: {type: otlp_http, inputs: [h], endpoint: 'not a url'}\nsources:\n  h: {type: host_metrics}\n");
+    assert!(e.message.contains("invalid URL"), "{e}");
+    assert_eq!(at(&e).0, 2);
+
+    let e = err("sources:\n  h: {type: disk_metrics}\n");
+    assert!(e.message.contains("unknown component type `disk_metrics`"));
+
+    let e = err("server:\n  listen: localhost\n");
+    assert_eq!(at(&e), (2, 11));
+}

@@ -1,0 +1,446 @@
+//! Component traits and the running topology.
+
+use crate::routes::Routes;
+use crate::stats::{ComponentKind, ComponentStats, Registry};
+use lookout_config::{Config, ProcessorConfig, SinkConfig, SourceConfig, WhenFull};
+use lookout_model::otlp::KeyValue;
+use lookout_model::Batch;
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// A batch shared between every consumer of one output (cloned only by a processor that edits).
+pub type Event = Arc<Batch>;
+
+/// The future a component runs as.
+pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// Produces batches until told to stop.
+pub trait Source: Send + 'static {
+    /// Runs until `cx.shutdown` fires; returning drops the output, which lets consumers drain.
+    fn run(self: Box<Self>, cx: SourceContext) -> BoxFuture;
+    /// How long the source may keep failing before `/health` reports it.
+    fn health_threshold(&self) -> Duration {
+        Duration::from_secs(60)
+    }
+}
+
+/// Transforms batches, synchronously (processors are cheap and run on the batch's path).
+pub trait Processor: Send + 'static {
+    /// Transforms one batch; `None` drops it (counted by the runtime).
+    fn process(&mut self, batch: Batch) -> Option<Batch>;
+}
+
+/// Delivers batches until its input closes.
+pub trait Sink: Send + 'static {
+    /// Runs until `cx.recv()` returns `None`, delivering everything received.
+    fn run(self: Box<Self>, cx: SinkContext) -> BoxFuture;
+    /// How long deliveries may fail before `/health` reports the sink.
+    fn health_threshold(&self) -> Duration {
+        Duration::from_secs(60)
+    }
+}
+
+/// A stop signal a component can wait on or poll.
+#[derive(Debug, Clone)]
+pub struct Shutdown {
+    rx: watch::Receiver<bool>,
+}
+
+impl Shutdown {
+    /// A signal and the sender that fires it.
+    pub fn new() -> (watch::Sender<bool>, Shutdown) {
+        let (tx, rx) = watch::channel(false);
+        (tx, Shutdown { rx })
+    }
+
+    /// Whether it has fired.
+    pub fn is_set(&self) -> bool {
+        *self.rx.borrow()
+    }
+
+    /// Waits until it fires (or its sender is gone).
+    pub async fn wait(&mut self) {
+        while !*self.rx.borrow_and_update() {
+            if self.rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Where a source or processor sends its batches: every downstream consumer.
+pub struct Output {
+    targets: Vec<Target>,
+    stats: Arc<ComponentStats>,
+}
+
+struct Target {
+    id: String,
+    tx: mpsc::Sender<Event>,
+    policy: WhenFull,
+    stats: Arc<ComponentStats>,
+    capacity: usize,
+}
+
+impl Output {
+    /// Sends a batch to every consumer. A `block` consumer applies back-pressure; a
+    /// `drop_newest` one whose buffer is full drops the batch (counted in its stats).
+    pub async fn send(&self, batch: Batch) {
+        let items = batch.item_count() as u64;
+        if items == 0 {
+            return;
+        }
+        let event = Arc::new(batch);
+        for t in &self.targets {
+            let delivered = match t.policy {
+                WhenFull::Block => t.tx.send(event.clone()).await.is_ok(),
+                WhenFull::DropNewest => match t.tx.try_send(event.clone()) {
+                    Ok(()) => {
+                        t.stats.end_drop_episode();
+                        true
+                    }
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        t.stats.record_full_drop(items, &t.id);
+                        false
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => false,
+                },
+            };
+            if delivered {
+                t.stats.received_items.fetch_add(items, Relaxed);
+            }
+            t.stats
+                .buffer_depth
+                .store((t.capacity - t.tx.capacity()) as u64, Relaxed);
+        }
+        self.stats.sent_items.fetch_add(items, Relaxed);
+    }
+
+    /// Number of consumers.
+    pub fn consumers(&self) -> usize {
+        self.targets.len()
+    }
+}
+
+/// What a running source gets.
+pub struct SourceContext {
+    /// Where to send batches.
+    pub out: Output,
+    /// Fires when the agent stops or reloads.
+    pub shutdown: Shutdown,
+    /// This source's counters.
+    pub stats: Arc<ComponentStats>,
+}
+
+/// What a running sink gets.
+pub struct SinkContext {
+    input: mpsc::Receiver<Event>,
+    capacity: usize,
+    /// Fires when the shutdown grace period is over: stop retrying, count what is left as
+    /// dropped, and return.
+    pub abort: Shutdown,
+    /// This sink's counters.
+    pub stats: Arc<ComponentStats>,
+}
+
+impl SinkContext {
+    /// The next batch, or `None` once every producer has stopped and the buffer is empty.
+    pub async fn recv(&mut self) -> Option<Event> {
+        let ev = self.input.recv().await;
+        self.stats
+            .buffer_depth
+            .store(self.input.len() as u64, Relaxed);
+        ev
+    }
+
+    /// Takes a batch if one is waiting, without blocking.
+    pub fn try_recv(&mut self) -> Option<Event> {
+        let ev = self.input.try_recv().ok();
+        self.stats
+            .buffer_depth
+            .store(self.input.len() as u64, Relaxed);
+        ev
+    }
+
+    /// Capacity of the buffer in batches.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+}
+
+/// What a factory gets to build components.
+#[derive(Debug, Clone)]
+pub struct BuildContext {
+    /// Pages the new topology publishes (swapped in when it starts).
+    pub routes: Routes,
+    /// Host resource attributes (detected plus configured).
+    pub resource: Arc<Vec<KeyValue>>,
+    /// The agent's state directory.
+    pub data_dir: PathBuf,
+}
+
+/// A component could not be built (e.g. a file sink whose directory is not writable).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuildError {
+    /// The component id.
+    pub component: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "component `{}`: {}", self.component, self.message)
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+/// Builds concrete components from their config entries.
+pub trait Factory {
+    /// Builds a source.
+    fn source(&self, cfg: &SourceConfig, cx: &BuildContext) -> Result<Box<dyn Source>, String>;
+    /// Builds a processor.
+    fn processor(
+        &self,
+        cfg: &ProcessorConfig,
+        cx: &BuildContext,
+    ) -> Result<Box<dyn Processor>, String>;
+    /// Builds a sink.
+    fn sink(&self, cfg: &SinkConfig, cx: &BuildContext) -> Result<Box<dyn Sink>, String>;
+}
+
+const PROCESSOR_CAPACITY: usize = 16;
+
+/// A built (or running) set of components.
+pub struct Topology {
+    routes: Routes,
+    registry: Registry,
+    pending: Option<Pending>,
+    stop_tx: Option<watch::Sender<bool>>,
+    abort_tx: Option<watch::Sender<bool>>,
+    handles: Vec<(String, JoinHandle<()>)>,
+}
+
+struct Pending {
+    sources: Vec<(SourceConfig, Box<dyn Source>)>,
+    processors: Vec<(ProcessorConfig, Box<dyn Processor>)>,
+    sinks: Vec<(SinkConfig, Box<dyn Sink>)>,
+}
+
+impl Topology {
+    /// Builds every component of `config`. Nothing runs yet; on error nothing was started.
+    pub fn build(
+        config: &Config,
+        factory: &dyn Factory,
+        cx: &BuildContext,
+        registry: &Registry,
+    ) -> Result<Topology, BuildError> {
+        let err = |id: &str, message: String| BuildError {
+            component: id.to_string(),
+            message,
+        };
+        let mut sources = Vec::new();
+        for s in &config.sources {
+            let c = factory.source(s, cx).map_err(|m| err(&s.id, m))?;
+            sources.push((s.clone(), c));
+        }
+        let mut processors = Vec::new();
+        for p in &config.processors {
+            let c = factory.processor(p, cx).map_err(|m| err(&p.id, m))?;
+            processors.push((p.clone(), c));
+        }
+        let mut sinks = Vec::new();
+        for s in &config.sinks {
+            let c = factory.sink(s, cx).map_err(|m| err(&s.id, m))?;
+            sinks.push((s.clone(), c));
+        }
+        Ok(Topology {
+            routes: cx.routes.clone(),
+            registry: registry.clone(),
+            pending: Some(Pending {
+                sources,
+                processors,
+                sinks,
+            }),
+            stop_tx: None,
+            abort_tx: None,
+            handles: Vec::new(),
+        })
+    }
+
+    /// The pages this topology publishes.
+    pub fn routes(&self) -> &Routes {
+        &self.routes
+    }
+
+    /// Starts every component on the current tokio runtime.
+    pub fn start(&mut self) {
+        let Some(p) = self.pending.take() else {
+            return;
+        };
+        let (stop_tx, stop) = Shutdown::new();
+        let (abort_tx, abort) = Shutdown::new();
+        let reg = &self.registry;
+
+        // one channel per consumer
+        let mut inboxes: HashMap<String, (mpsc::Sender<Event>, WhenFull, Arc<ComponentStats>, usize)> =
+            HashMap::new();
+        let mut sink_rx = Vec::new();
+        for (cfg, sink) in p.sinks {
+            let cap = cfg.buffer.max_batches.max(1);
+            let (tx, rx) = mpsc::channel(cap);
+            let stats = reg.component(
+                &cfg.id,
+                ComponentKind::Sink,
+                cfg.kind.type_name(),
+                sink.health_threshold(),
+            );
+            stats.buffer_capacity.store(cap as u64, Relaxed);
+            inboxes.insert(cfg.id.clone(), (tx, cfg.buffer.when_full, stats.clone(), cap));
+            sink_rx.push((cfg, sink, rx, stats, cap));
+        }
+        let mut proc_rx = Vec::new();
+        for (cfg, proc) in p.processors {
+            let (tx, rx) = mpsc::channel(PROCESSOR_CAPACITY);
+            let stats = reg.component(
+                &cfg.id,
+                ComponentKind::Processor,
+                cfg.kind.type_name(),
+                Duration::from_secs(60),
+            );
+            inboxes.insert(
+                cfg.id.clone(),
+                (tx, WhenFull::Block, stats.clone(), PROCESSOR_CAPACITY),
+            );
+            proc_rx.push((cfg, proc, rx, stats));
+        }
+        // consumers of each producer id
+        let mut consumers: HashMap<String, Vec<String>> = HashMap::new();
+        for (cfg, ..) in &sink_rx {
+            for i in &cfg.inputs {
+                consumers.entry(i.clone()).or_default().push(cfg.id.clone());
+            }
+        }
+        for (cfg, ..) in &proc_rx {
+            for i in &cfg.inputs {
+                consumers.entry(i.clone()).or_default().push(cfg.id.clone());
+            }
+        }
+        let output_for = |id: &str, stats: Arc<ComponentStats>| Output {
+            targets: consumers
+                .get(id)
+                .into_iter()
+                .flatten()
+                .filter_map(|c| {
+                    inboxes.get(c).map(|(tx, policy, s, cap)| Target {
+                        id: c.clone(),
+                        tx: tx.clone(),
+                        policy: *policy,
+                        stats: s.clone(),
+                        capacity: *cap,
+                    })
+                })
+                .collect(),
+            stats,
+        };
+
+        let mut ids = Vec::new();
+        for (cfg, source) in p.sources {
+            let id = cfg.id;
+            let stats = reg.component(
+                &id,
+                ComponentKind::Source,
+                cfg.kind.type_name(),
+                source.health_threshold(),
+            );
+            let cx = SourceContext {
+                out: output_for(&id, stats.clone()),
+                shutdown: stop.clone(),
+                stats,
+            };
+            ids.push(id.clone());
+            self.handles.push((id, tokio::spawn(source.run(cx))));
+        }
+        for (cfg, mut proc, mut rx, stats) in proc_rx {
+            let out = output_for(&cfg.id, stats.clone());
+            ids.push(cfg.id.clone());
+            let task = async move {
+                while let Some(ev) = rx.recv().await {
+                    let items = ev.item_count() as u64;
+                    let batch = Arc::try_unwrap(ev).unwrap_or_else(|shared| (*shared).clone());
+                    match proc.process(batch) {
+                        Some(b) => out.send(b).await,
+                        None => {
+                            stats.dropped_items.fetch_add(items, Relaxed);
+                        }
+                    }
+                }
+            };
+            self.handles.push((cfg.id, tokio::spawn(task)));
+        }
+        drop(inboxes);
+        for (cfg, sink, rx, stats, cap) in sink_rx {
+            let cx = SinkContext {
+                input: rx,
+                capacity: cap,
+                abort: abort.clone(),
+                stats,
+            };
+            ids.push(cfg.id.clone());
+            self.handles.push((cfg.id, tokio::spawn(sink.run(cx))));
+        }
+        self.registry.retain(&ids);
+        self.stop_tx = Some(stop_tx);
+        self.abort_tx = Some(abort_tx);
+    }
+
+    /// Stops the sources, lets processors and sinks deliver what is in flight for up to
+    /// `grace`, then aborts what is left. Returns the ids of components that had to be aborted.
+    pub async fn shutdown(mut self, grace: Duration) -> Vec<String> {
+        if let Some(tx) = self.stop_tx.take() {
+            let _ = tx.send(true);
+        }
+        let deadline = tokio::time::Instant::now() + grace;
+        let mut aborted = Vec::new();
+        let mut late = Vec::new();
+        for (id, mut h) in std::mem::take(&mut self.handles) {
+            if tokio::time::timeout_at(deadline, &mut h).await.is_err() {
+                aborted.push(id);
+                late.push(h);
+            }
+        }
+        if !late.is_empty() {
+            // tell sinks to give up retrying, then give them a moment to count their losses
+            if let Some(tx) = self.abort_tx.take() {
+                let _ = tx.send(true);
+            }
+            let until = tokio::time::Instant::now() + Duration::from_millis(500);
+            for mut h in late {
+                if tokio::time::timeout_at(until, &mut h).await.is_err() {
+                    h.abort();
+                }
+            }
+        }
+        aborted
+    }
+}
+
+impl Drop for Topology {
+    fn drop(&mut self) {
+        for (_, h) in &self.handles {
+            h.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;
