@@ -1,0 +1,127 @@
+//! Appends batches as OTLP/JSON lines (the official OTLP JSON encoding, one export request per
+//! line, as the OpenTelemetry Collector's file exporter writes), so any OpenTelemetry tool can
+//! read the file. The file is created owner-only (0600). With `rotate_bytes`, a file that grew
+//! past the limit is renamed to `<path>.1` (replacing an older one) and a new one started.
+//! A failed write (e.g. a full disk) is retried every second until the shutdown grace ends;
+//! the batch is never half-written twice: a line is written with one `write_all` and flushed.
+
+use lookout_config::FileSinkConfig;
+use lookout_pipeline::{BoxFuture, Sink, SinkContext};
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+
+/// The sink.
+pub struct FileSink {
+    path: PathBuf,
+    rotate_bytes: u64,
+    file: Option<File>,
+}
+
+fn open(path: &PathBuf) -> std::io::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+}
+
+impl FileSink {
+    /// Opens (creating) the file; fails if it cannot be written.
+    pub fn new(cfg: &FileSinkConfig) -> Result<Self, String> {
+        let file = open(&cfg.path).map_err(|e| format!("cannot open {}: {e}", cfg.path.display()))?;
+        Ok(FileSink {
+            path: cfg.path.clone(),
+            rotate_bytes: cfg.rotate_bytes,
+            file: Some(file),
+        })
+    }
+
+    fn write_line(&mut self, line: &[u8]) -> std::io::Result<()> {
+        if self.rotate_bytes > 0 {
+            let len = self.file.as_ref().and_then(|f| f.metadata().ok()).map_or(0, |m| m.len());
+            if len > 0 && len + line.len() as u64 > self.rotate_bytes {
+                let mut old = self.path.clone().into_os_string();
+                old.push(".1");
+                std::fs::rename(&self.path, &old)?;
+                self.file = None;
+            }
+        }
+        if self.file.is_none() {
+            self.file = Some(open(&self.path)?);
+        }
+        match self.file.as_mut() {
+            Some(f) => {
+                f.write_all(line)?;
+                f.flush()
+            }
+            None => Err(std::io::Error::other("file not open")),
+        }
+    }
+}
+
+impl Sink for FileSink {
+    fn run(mut self: Box<Self>, mut cx: SinkContext) -> BoxFuture {
+        Box::pin(async move {
+            while let Some(ev) = cx.recv().await {
+                let items = ev.item_count() as u64;
+                let mut line = match ev.to_json() {
+                    Ok(j) => j.into_bytes(),
+                    Err(e) => {
+                        cx.stats.dropped_items.fetch_add(items, Relaxed);
+                        cx.stats.record_error(&format!("cannot encode batch as JSON: {e}"));
+                        continue;
+                    }
+                };
+                line.push(b'\n');
+                loop {
+                    let t = Instant::now();
+                    match self.write_line(&line) {
+                        Ok(()) => {
+                            cx.stats.latency.observe(t.elapsed());
+                            cx.stats.sent_items.fetch_add(items, Relaxed);
+                            cx.stats.record_success();
+                            break;
+                        }
+                        Err(e) => {
+                            cx.stats.record_failure(&format!("cannot write {}: {e}", self.path.display()));
+                            // reopen on the next attempt (the file may have been removed)
+                            self.file = None;
+                            tokio::select! {
+                                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                                _ = cx.abort.wait() => {
+                                    cx.stats.dropped_items.fetch_add(items, Relaxed);
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn creates_owner_only_and_rotates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.jsonl");
+        let mut s = FileSink::new(&FileSinkConfig { path: path.clone(), rotate_bytes: 10 }).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        s.write_line(b"first line\n").unwrap();
+        s.write_line(b"second\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "second\n");
+        assert_eq!(std::fs::read_to_string(dir.path().join("out.jsonl.1")).unwrap(), "first line\n");
+        assert!(FileSink::new(&FileSinkConfig { path: dir.path().join("no/such/dir"), rotate_bytes: 0 }).is_err());
+    }
+}
