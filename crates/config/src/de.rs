@@ -139,15 +139,24 @@ macro_rules! int_method {
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
             let node = self.0;
             match &node.value {
-                Value::Scalar { text, .. } => match parse_int(text).and_then(|i| <$ty>::try_from(i).ok()) {
-                    Some(v) => visitor.$visit(v).map_err(|e: DeError| e.or_mark(&node.mark)),
-                    None => Err(DeError::custom(format_args!(
-                        "expected {}, found `{}`", $name, text
-                    ))
-                    .or_mark(&node.mark)),
-                },
-                _ => Err(DeError::custom(format_args!("expected {}, found {}", $name, node.kind()))
-                    .or_mark(&node.mark)),
+                Value::Scalar { text, .. } => {
+                    match parse_int(text).and_then(|i| <$ty>::try_from(i).ok()) {
+                        Some(v) => visitor
+                            .$visit(v)
+                            .map_err(|e: DeError| e.or_mark(&node.mark)),
+                        None => Err(DeError::custom(format_args!(
+                            "expected {}, found `{}`",
+                            $name, text
+                        ))
+                        .or_mark(&node.mark)),
+                    }
+                }
+                _ => {
+                    Err(
+                        DeError::custom(format_args!("expected {}, found {}", $name, node.kind()))
+                            .or_mark(&node.mark),
+                    )
+                }
             }
         }
     };
@@ -181,9 +190,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
                 }
             }
             Value::Scalar { text, plain: false } => visitor.visit_str(text),
-            Value::Seq(items) => visitor.visit_seq(SeqAccess {
-                iter: items.iter(),
-            }),
+            Value::Seq(items) => visitor.visit_seq(SeqAccess { iter: items.iter() }),
             Value::Map(entries) => visitor.visit_map(MapAccess {
                 iter: entries.iter(),
                 value: None,
@@ -216,8 +223,18 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
     int_method!(deserialize_i16, i16, visit_i16, "an integer");
     int_method!(deserialize_i32, i32, visit_i32, "an integer");
     int_method!(deserialize_i64, i64, visit_i64, "an integer");
-    int_method!(deserialize_u8, u8, visit_u8, "a non-negative integer (0-255)");
-    int_method!(deserialize_u16, u16, visit_u16, "a non-negative integer (0-65535)");
+    int_method!(
+        deserialize_u8,
+        u8,
+        visit_u8,
+        "a non-negative integer (0-255)"
+    );
+    int_method!(
+        deserialize_u16,
+        u16,
+        visit_u16,
+        "a non-negative integer (0-65535)"
+    );
     int_method!(deserialize_u32, u32, visit_u32, "a non-negative integer");
     int_method!(deserialize_u64, u64, visit_u64, "a non-negative integer");
 
@@ -272,7 +289,9 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         if self.0.is_null() {
-            visitor.visit_none().map_err(|e: DeError| e.or_mark(&self.0.mark))
+            visitor
+                .visit_none()
+                .map_err(|e: DeError| e.or_mark(&self.0.mark))
         } else {
             visitor.visit_some(self)
         }
@@ -305,20 +324,21 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         let node = self.0;
         match &node.value {
-            Value::Seq(items) => visitor.visit_seq(SeqAccess {
-                iter: items.iter(),
-            }),
+            Value::Seq(items) => visitor.visit_seq(SeqAccess { iter: items.iter() }),
             _ if node.is_null() => visitor.visit_seq(SeqAccess { iter: [].iter() }),
-            _ => Err(DeError::custom(format_args!(
-                "expected a list, found {}",
-                node.kind()
-            ))
-            .with_list_hint()),
+            _ => Err(
+                DeError::custom(format_args!("expected a list, found {}", node.kind()))
+                    .with_list_hint(),
+            ),
         }
         .map_err(|e| e.or_mark(&node.mark))
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_seq(visitor)
     }
 

@@ -72,7 +72,10 @@ pub fn load_str(
     if !matches!(root.value, node::Value::Map(_)) {
         return Err(ConfigError::at(
             &root.mark,
-            format!("the config must be a mapping of sections, found {}", root.kind()),
+            format!(
+                "the config must be a mapping of sections, found {}",
+                root.kind()
+            ),
             Some("start with top-level keys such as `sources:` and `sinks:`"),
         ));
     }
@@ -135,9 +138,9 @@ fn type_of<'a>(id_node: &Node, body: &'a Node, section: &str) -> Result<&'a str,
         ));
     }
     match body.get("type") {
-        Some(t) => t.as_str().ok_or_else(|| {
-            ConfigError::at(&t.mark, "`type` must be a word", None)
-        }),
+        Some(t) => t
+            .as_str()
+            .ok_or_else(|| ConfigError::at(&t.mark, "`type` must be a word", None)),
         None => Err(ConfigError::at(
             &id_node.mark,
             format!(
@@ -155,7 +158,10 @@ fn type_of<'a>(id_node: &Node, body: &'a Node, section: &str) -> Result<&'a str,
 }
 
 fn unknown_type(t: &str, body: &Node, known: &[&str]) -> ConfigError {
-    let mark = body.get("type").map(|n| n.mark.clone()).unwrap_or(body.mark.clone());
+    let mark = body
+        .get("type")
+        .map(|n| n.mark.clone())
+        .unwrap_or(body.mark.clone());
     ConfigError::at(
         &mark,
         format!("unknown component type `{t}`"),
@@ -205,9 +211,12 @@ fn build(root: &Node) -> Result<Config, ConfigError> {
             body.remove("type");
             let kind = match t {
                 "host_metrics" => {
-                    let c: HostMetricsConfig = de::from_node(&body)?;
+                    let c: HostMetricsConfig = typed(&body, k)?;
                     if c.interval.0 < std::time::Duration::from_millis(100) {
-                        let m = body.get("interval").map(|n| n.mark.clone()).unwrap_or(body.mark.clone());
+                        let m = body
+                            .get("interval")
+                            .map(|n| n.mark.clone())
+                            .unwrap_or(body.mark.clone());
                         return Err(ConfigError::at(
                             &m,
                             format!("interval {} is too short", c.interval),
@@ -233,7 +242,7 @@ fn build(root: &Node) -> Result<Config, ConfigError> {
             body.remove("type");
             let inputs = inputs_of(&mut body, k)?;
             let kind = match t {
-                "resource" => ProcessorKind::Resource(de::from_node(&body)?),
+                "resource" => ProcessorKind::Resource(typed(&body, k)?),
                 other => return Err(unknown_type(other, &body, &["resource"])),
             };
             for i in &inputs {
@@ -274,13 +283,16 @@ fn build(root: &Node) -> Result<Config, ConfigError> {
             };
             let kind = match t {
                 "otlp_http" => {
-                    let c: OtlpHttpConfig = de::from_node(&body)?;
+                    let c: OtlpHttpConfig = typed(&body, k)?;
                     check_headers(&c, &body)?;
                     SinkKind::OtlpHttp(c)
                 }
                 "prometheus" => {
-                    let c: PrometheusConfig = de::from_node(&body)?;
-                    let m = body.get("path").map(|n| n.mark.clone()).unwrap_or(k.mark.clone());
+                    let c: PrometheusConfig = typed(&body, k)?;
+                    let m = body
+                        .get("path")
+                        .map(|n| n.mark.clone())
+                        .unwrap_or(k.mark.clone());
                     if !c.path.starts_with('/') || c.path.contains(char::is_whitespace) {
                         return Err(ConfigError::at(
                             &m,
@@ -298,15 +310,22 @@ fn build(root: &Node) -> Result<Config, ConfigError> {
                     if let Some(first) = prom_paths.insert(c.path.clone(), m.clone()) {
                         return Err(ConfigError::at(
                             &m,
-                            format!("path `{}` is already served by the sink at line {}", c.path, first.line),
+                            format!(
+                                "path `{}` is already served by the sink at line {}",
+                                c.path, first.line
+                            ),
                             None,
                         ));
                     }
                     SinkKind::Prometheus(c)
                 }
-                "file" => SinkKind::File(de::from_node(&body)?),
+                "file" => SinkKind::File(typed(&body, k)?),
                 other => {
-                    return Err(unknown_type(other, &body, &["otlp_http", "prometheus", "file"]))
+                    return Err(unknown_type(
+                        other,
+                        &body,
+                        &["otlp_http", "prometheus", "file"],
+                    ))
                 }
             };
             for i in &inputs {
@@ -341,7 +360,10 @@ fn build(root: &Node) -> Result<Config, ConfigError> {
                     format!("defined sources and processors: {}", known.join(", "))
                 }
             };
-            let msg = format!("`{consumer}` takes input from `{}`, which does not exist", input.value);
+            let msg = format!(
+                "`{consumer}` takes input from `{}`, which does not exist",
+                input.value
+            );
             return Err(match &input.mark {
                 Some(m) => ConfigError::at(m, msg, Some(&hint)),
                 None => ConfigError::plain(msg).with_hint(hint),
@@ -364,13 +386,27 @@ fn build(root: &Node) -> Result<Config, ConfigError> {
     })
 }
 
+/// Types a component body; an error about the body as a whole (a missing key) points at the
+/// component's id rather than at the first key of its mapping.
+fn typed<T: serde::de::DeserializeOwned>(body: &Node, id: &Node) -> Result<T, ConfigError> {
+    de::from_node(body).map_err(|mut e| {
+        if e.mark.as_ref() == Some(&body.mark) {
+            e.mark = Some(id.mark.clone());
+        }
+        e
+    })
+}
+
 fn check_section(section: &Node, name: &str) -> Result<(), ConfigError> {
     if section.is_null() || matches!(section.value, node::Value::Map(_)) {
         Ok(())
     } else {
         Err(ConfigError::at(
             &section.mark,
-            format!("`{name}` must be a mapping of component ids, found {}", section.kind()),
+            format!(
+                "`{name}` must be a mapping of component ids, found {}",
+                section.kind()
+            ),
             Some("write `<id>:` lines with a `type:` under each"),
         ))
     }
@@ -443,7 +479,11 @@ fn check_cycles(
             if let Some(input) = visit(p.id.as_str(), &edges, &mut state) {
                 let msg = format!("processors form a cycle through `{}`", input.value);
                 return Err(match &input.mark {
-                    Some(m) => ConfigError::at(m, msg, Some("data must flow one way: sources → processors → sinks")),
+                    Some(m) => ConfigError::at(
+                        m,
+                        msg,
+                        Some("data must flow one way: sources → processors → sinks"),
+                    ),
                     None => ConfigError::plain(msg),
                 });
             }

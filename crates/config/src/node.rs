@@ -235,7 +235,9 @@ impl MarkedEventReceiver for Builder {
                 let plain = style == TScalarStyle::Plain;
                 self.push_node(Node::scalar(text, plain, mark), anchor);
             }
-            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq(mark, anchor, Vec::new())),
+            Event::SequenceStart(anchor, _) => {
+                self.stack.push(Frame::Seq(mark, anchor, Vec::new()))
+            }
             Event::MappingStart(anchor, _) => {
                 self.stack.push(Frame::Map(mark, anchor, Vec::new(), None))
             }
@@ -339,7 +341,10 @@ mod tests {
     #[test]
     fn empty_is_empty_map() {
         assert!(parse("f", "").unwrap().entries().is_empty());
-        assert!(parse("f", "# only a comment\n").unwrap().entries().is_empty());
+        assert!(parse("f", "# only a comment\n")
+            .unwrap()
+            .entries()
+            .is_empty());
     }
 
     #[test]

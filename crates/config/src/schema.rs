@@ -58,11 +58,20 @@ fn default_grace() -> Duration {
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
     /// Listen address; loopback by default.
-    #[serde(default = "default_listen")]
+    #[serde(default = "default_listen", deserialize_with = "de_listen")]
     pub listen: SocketAddr,
     /// Whether to run the server at all.
     #[serde(default = "yes")]
     pub enabled: bool,
+}
+
+fn de_listen<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
+    let text = String::deserialize(d)?;
+    text.parse().map_err(|_| {
+        serde::de::Error::custom(format!(
+            "invalid listen address `{text}`: write an IP address and a port, e.g. `127.0.0.1:13133` or `[::1]:13133`"
+        ))
+    })
 }
 
 fn default_listen() -> SocketAddr {

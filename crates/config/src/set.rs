@@ -63,7 +63,11 @@ pub fn apply(root: &mut Node, index: usize, arg: &str) -> Result<(), ConfigError
             }
         }
         let Some(next) = cur.get_mut(key) else {
-            return Err(ConfigError::at(&mark, "internal error applying --set", None));
+            return Err(ConfigError::at(
+                &mark,
+                "internal error applying --set",
+                None,
+            ));
         };
         if last {
             *next = value_node;
@@ -93,7 +97,9 @@ fn split_path(path: &str) -> Vec<String> {
         match c {
             '\\' if chars.peek() == Some(&'.') => {
                 chars.next();
-                keys.last_mut().map(|k| k.push('.'));
+                if let Some(k) = keys.last_mut() {
+                    k.push('.');
+                }
             }
             '.' => keys.push(String::new()),
             c => {
@@ -123,7 +129,13 @@ mod tests {
         );
         let attrs = root.get("resource").unwrap().get("attributes").unwrap();
         assert_eq!(attrs.get("team.name").unwrap().as_str(), Some("ops"));
-        let h = root.get("sinks").unwrap().get("x").unwrap().get("headers").unwrap();
+        let h = root
+            .get("sinks")
+            .unwrap()
+            .get("x")
+            .unwrap()
+            .get("headers")
+            .unwrap();
         assert_eq!(h.get("a").unwrap().as_str(), Some("b"));
         assert!(h.mark.origin.starts_with("--set #3"));
     }

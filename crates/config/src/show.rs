@@ -7,9 +7,19 @@ const MASK: &str = "***";
 
 fn is_secret_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    ["key", "token", "secret", "password", "passwd", "authorization", "auth", "credential", "cookie"]
-        .iter()
-        .any(|s| k.contains(s))
+    [
+        "key",
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "authorization",
+        "auth",
+        "credential",
+        "cookie",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
 }
 
 /// Replaces secret values in a JSON tree: every value under a key that names a secret, every
@@ -75,7 +85,11 @@ pub fn to_json(config: &Config) -> Value {
         };
         processors.insert(
             p.id.clone(),
-            component(p.kind.type_name(), Some(&p.inputs), body.unwrap_or(Value::Null)),
+            component(
+                p.kind.type_name(),
+                Some(&p.inputs),
+                body.unwrap_or(Value::Null),
+            ),
         );
     }
     let mut sinks = Map::new();
@@ -85,7 +99,11 @@ pub fn to_json(config: &Config) -> Value {
             SinkKind::Prometheus(c) => serde_json::to_value(c),
             SinkKind::File(c) => serde_json::to_value(c),
         };
-        let mut v = component(s.kind.type_name(), Some(&s.inputs), body.unwrap_or(Value::Null));
+        let mut v = component(
+            s.kind.type_name(),
+            Some(&s.inputs),
+            body.unwrap_or(Value::Null),
+        );
         if let Value::Object(m) = &mut v {
             m.insert(
                 "buffer".into(),

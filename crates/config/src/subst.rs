@@ -8,7 +8,10 @@ use crate::error::ConfigError;
 use crate::node::{Mark, Node, Value};
 
 /// Replaces every reference in the tree's scalars, looking variables up with `env`.
-pub fn substitute(node: &mut Node, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+pub fn substitute(
+    node: &mut Node,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
     match &mut node.value {
         Value::Scalar { text, .. } => {
             if text.contains('$') {
@@ -17,9 +20,7 @@ pub fn substitute(node: &mut Node, env: &dyn Fn(&str) -> Option<String>) -> Resu
             Ok(())
         }
         Value::Seq(items) => items.iter_mut().try_for_each(|n| substitute(n, env)),
-        Value::Map(entries) => entries
-            .iter_mut()
-            .try_for_each(|(_, v)| substitute(v, env)),
+        Value::Map(entries) => entries.iter_mut().try_for_each(|(_, v)| substitute(v, env)),
     }
 }
 
@@ -64,11 +65,7 @@ pub fn expand(
             Some((n, d)) => (n, Some(d)),
             None => (spec, None),
         };
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(ConfigError::at(
                 mark,
                 format!("invalid environment variable name `{name}`"),
@@ -122,7 +119,10 @@ mod tests {
         assert_eq!(expand("${env:NOPE:-x:y}", &mark(), &env).unwrap(), "x:y");
         assert_eq!(expand("${env:EMPTY:-d}", &mark(), &env).unwrap(), "d");
         assert_eq!(expand("${env:EMPTY}", &mark(), &env).unwrap(), "");
-        assert_eq!(expand("$${env:HOST}", &mark(), &env).unwrap(), "${env:HOST}");
+        assert_eq!(
+            expand("$${env:HOST}", &mark(), &env).unwrap(),
+            "${env:HOST}"
+        );
         assert_eq!(expand("cost $5", &mark(), &env).unwrap(), "cost $5");
     }
 

@@ -60,7 +60,10 @@ fn full_config_types() {
     assert_eq!(c.settings.log.level, LogLevel::Debug);
     let SourceKind::HostMetrics(h) = &c.sources[0].kind;
     assert_eq!(h.interval, Duration::from_secs(2));
-    assert_eq!(h.collectors, vec![HostCollector::Cpu, HostCollector::Memory]);
+    assert_eq!(
+        h.collectors,
+        vec![HostCollector::Cpu, HostCollector::Memory]
+    );
     assert!(!h.network.allows("veth123"));
     let SinkKind::OtlpHttp(o) = &c.sinks[0].kind else {
         panic!("not otlp")
@@ -88,7 +91,10 @@ fn set_overrides_apply() {
     let c = load_str(
         "t",
         FULL,
-        &["sources.host.interval=5s".into(), "server.listen=127.0.0.1:1".into()],
+        &[
+            "sources.host.interval=5s".into(),
+            "server.listen=127.0.0.1:1".into(),
+        ],
         &env,
     )
     .unwrap();
@@ -118,11 +124,14 @@ fn errors_point_at_the_cause() {
     assert_eq!(at(&e), (4, 14));
     assert!(e.message.contains("`nope`, which does not exist"));
 
-    let e = err("sources:\n  x: {type: host_metrics}\nsinks:\n  x: {type: prometheus, inputs: [x]}\n");
+    let e =
+        err("sources:\n  x: {type: host_metrics}\nsinks:\n  x: {type: prometheus, inputs: [x]}\n");
     assert_eq!(at(&e), (4, 3));
     assert!(e.message.contains("duplicate component id `x`"));
 
-    let e = err("processors:\n  a: {type: resource, inputs: [b]}\n  b: {type: resource, inputs: [a]}\n");
+    let e = err(
+        "processors:\n  a: {type: resource, inputs: [b]}\n  b: {type: resource, inputs: [a]}\n",
+    );
     assert!(e.message.contains("cycle"), "{e}");
 
     let e = err("sources:\n  h: {type: host_metrics, interval: 10}\n");

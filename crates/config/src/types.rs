@@ -131,11 +131,11 @@ impl Duration {
 impl fmt::Display for Duration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.0.as_millis();
-        if ms % 1000 != 0 {
+        if !ms.is_multiple_of(1000) {
             write!(f, "{ms}ms")
-        } else if ms % 3_600_000 == 0 && ms > 0 {
+        } else if ms.is_multiple_of(3_600_000) && ms > 0 {
             write!(f, "{}h", ms / 3_600_000)
-        } else if ms % 60_000 == 0 && ms > 0 {
+        } else if ms.is_multiple_of(60_000) && ms > 0 {
             write!(f, "{}m", ms / 60_000)
         } else {
             write!(f, "{}s", ms / 1000)
@@ -197,7 +197,9 @@ impl<'de> Deserialize<'de> for Pattern {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         if s.is_empty() {
-            return Err(de::Error::custom("an empty pattern matches nothing; remove it"));
+            return Err(de::Error::custom(
+                "an empty pattern matches nothing; remove it",
+            ));
         }
         Ok(Pattern(s))
     }
@@ -263,9 +265,15 @@ mod tests {
     #[test]
     fn durations() {
         assert_eq!(Duration::parse("10s").unwrap(), Duration::from_secs(10));
-        assert_eq!(Duration::parse("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(
+            Duration::parse("250ms").unwrap(),
+            Duration::from_millis(250)
+        );
         assert_eq!(Duration::parse("1m30s").unwrap(), Duration::from_secs(90));
-        assert_eq!(Duration::parse("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(
+            Duration::parse("1.5s").unwrap(),
+            Duration::from_millis(1500)
+        );
         for bad in ["", "10", "s", "10x", "-1s", "1s2", "ten seconds"] {
             assert!(Duration::parse(bad).is_err(), "{bad}");
         }

@@ -56,11 +56,7 @@ pub fn value_to_string(value: Option<&AnyValue>) -> String {
         Some(Value::DoubleValue(d)) => d.to_string(),
         Some(Value::BytesValue(b)) => b.iter().map(|x| format!("{x:02x}")).collect(),
         Some(Value::ArrayValue(a)) => {
-            let parts: Vec<String> = a
-                .values
-                .iter()
-                .map(|v| value_to_string(Some(v)))
-                .collect();
+            let parts: Vec<String> = a.values.iter().map(|v| value_to_string(Some(v))).collect();
             format!("[{}]", parts.join(","))
         }
         Some(Value::KvlistValue(l)) => {

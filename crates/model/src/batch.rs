@@ -132,7 +132,8 @@ mod tests {
 
     fn sample() -> Batch {
         let mut b = MetricsBuilder::new(vec![attr::str("host.name", "h")], "test", "1");
-        b.gauge("g", "1", "a gauge").gauge_f64(5, 0.5, &[("k", "v")]);
+        b.gauge("g", "1", "a gauge")
+            .gauge_f64(5, 0.5, &[("k", "v")]);
         b.sum("s", "By", "a sum", Monotonic::Yes)
             .point_i64(1, 5, 10, &[])
             .point_i64(1, 5, 20, &[("k", "w")]);

@@ -137,7 +137,10 @@ impl MetricsBuilder {
 }
 
 fn attributes(attrs: &[(&str, &str)]) -> Vec<KeyValue> {
-    attrs.iter().map(|(k, v)| crate::attr::str(*k, *v)).collect()
+    attrs
+        .iter()
+        .map(|(k, v)| crate::attr::str(*k, *v))
+        .collect()
 }
 
 impl MetricBuilder<'_> {
@@ -176,7 +179,12 @@ impl MetricBuilder<'_> {
         value: f64,
         attrs: &[(&str, &str)],
     ) -> &mut Self {
-        self.point(start, time, number_data_point::Value::AsDouble(value), attrs)
+        self.point(
+            start,
+            time,
+            number_data_point::Value::AsDouble(value),
+            attrs,
+        )
     }
 
     /// Adds an integer point to a sum (`start` is the counter's start time).

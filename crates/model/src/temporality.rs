@@ -145,7 +145,8 @@ mod tests {
         let mut b = MetricsBuilder::new(vec![crate::attr::str("host.name", "h")], "s", "1");
         b.sum("c", "1", "", Monotonic::Yes)
             .point_i64(100, t, v, &[("k", "a")]);
-        b.sum("u", "1", "", Monotonic::No).point_i64(100, t, updown, &[]);
+        b.sum("u", "1", "", Monotonic::No)
+            .point_i64(100, t, updown, &[]);
         b.finish()
     }
 
@@ -158,7 +159,13 @@ mod tests {
                 Some(Data::Sum(s)) => s
                     .data_points
                     .iter()
-                    .map(|p| (p.start_time_unix_nano, p.value.unwrap(), s.aggregation_temporality))
+                    .map(|p| {
+                        (
+                            p.start_time_unix_nano,
+                            p.value.unwrap(),
+                            s.aggregation_temporality,
+                        )
+                    })
                     .collect::<Vec<_>>(),
                 _ => vec![],
             })
@@ -174,7 +181,11 @@ mod tests {
         // up-down sum passes unchanged and cumulative
         assert_eq!(
             points(&r1, "u"),
-            vec![(100, Value::AsInt(5), AggregationTemporality::Cumulative as i32)]
+            vec![(
+                100,
+                Value::AsInt(5),
+                AggregationTemporality::Cumulative as i32
+            )]
         );
         let mut r2 = req(300, 25, 3);
         assert_eq!(c.convert(&mut r2), 0);
