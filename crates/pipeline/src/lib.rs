@@ -13,6 +13,7 @@
 
 mod routes;
 pub mod stats;
+pub mod testkit;
 mod topology;
 
 pub use routes::{Page, Routes};

@@ -145,7 +145,12 @@ pub struct ComponentSnapshot {
 impl ComponentStats {
     /// New stats for a component; `health_threshold` is how long it may fail before it counts
     /// as unhealthy.
-    pub fn new(id: &str, kind: ComponentKind, type_name: &'static str, health_threshold: Duration) -> Self {
+    pub fn new(
+        id: &str,
+        kind: ComponentKind,
+        type_name: &'static str,
+        health_threshold: Duration,
+    ) -> Self {
         ComponentStats {
             id: id.to_string(),
             kind,
@@ -165,7 +170,9 @@ impl ComponentStats {
 
     /// Records a success: ends a failing streak (logging one line if there was one).
     pub fn record_success(&self) {
-        let Ok(mut h) = self.health.lock() else { return };
+        let Ok(mut h) = self.health.lock() else {
+            return;
+        };
         if h.failing_since.is_some() {
             tracing::info!(
                 component = %self.id,
@@ -187,7 +194,9 @@ impl ComponentStats {
     pub fn record_failure(&self, error: &str) {
         self.errors.fetch_add(1, Relaxed);
         let threshold = self.threshold();
-        let Ok(mut h) = self.health.lock() else { return };
+        let Ok(mut h) = self.health.lock() else {
+            return;
+        };
         h.consecutive_failures += 1;
         h.last_error = Some((SystemTime::now(), error.to_string()));
         if h.failing_since.is_none() {
@@ -356,7 +365,10 @@ impl Registry {
 
     /// The components that are unhealthy now.
     pub fn unhealthy(&self) -> Vec<ComponentSnapshot> {
-        self.snapshots().into_iter().filter(|s| !s.healthy).collect()
+        self.snapshots()
+            .into_iter()
+            .filter(|s| !s.healthy)
+            .collect()
     }
 }
 
@@ -399,9 +411,19 @@ mod tests {
     #[test]
     fn registry_keeps_stats_across_reload() {
         let r = Registry::new();
-        let a = r.component("a", ComponentKind::Source, "host_metrics", Duration::from_secs(1));
+        let a = r.component(
+            "a",
+            ComponentKind::Source,
+            "host_metrics",
+            Duration::from_secs(1),
+        );
         a.sent_items.fetch_add(5, Relaxed);
-        let again = r.component("a", ComponentKind::Source, "host_metrics", Duration::from_secs(1));
+        let again = r.component(
+            "a",
+            ComponentKind::Source,
+            "host_metrics",
+            Duration::from_secs(1),
+        );
         assert_eq!(again.sent_items.load(Relaxed), 5);
         let other = r.component("a", ComponentKind::Sink, "file", Duration::from_secs(1));
         assert_eq!(other.sent_items.load(Relaxed), 0);

@@ -77,16 +77,16 @@ impl Shutdown {
 
 /// Where a source or processor sends its batches: every downstream consumer.
 pub struct Output {
-    targets: Vec<Target>,
-    stats: Arc<ComponentStats>,
+    pub(crate) targets: Vec<Target>,
+    pub(crate) stats: Arc<ComponentStats>,
 }
 
-struct Target {
-    id: String,
-    tx: mpsc::Sender<Event>,
-    policy: WhenFull,
-    stats: Arc<ComponentStats>,
-    capacity: usize,
+pub(crate) struct Target {
+    pub(crate) id: String,
+    pub(crate) tx: mpsc::Sender<Event>,
+    pub(crate) policy: WhenFull,
+    pub(crate) stats: Arc<ComponentStats>,
+    pub(crate) capacity: usize,
 }
 
 impl Output {
@@ -151,6 +151,20 @@ pub struct SinkContext {
 }
 
 impl SinkContext {
+    pub(crate) fn new(
+        input: mpsc::Receiver<Event>,
+        capacity: usize,
+        abort: Shutdown,
+        stats: Arc<ComponentStats>,
+    ) -> Self {
+        SinkContext {
+            input,
+            capacity,
+            abort,
+            stats,
+        }
+    }
+
     /// The next batch, or `None` once every producer has stopped and the buffer is empty.
     pub async fn recv(&mut self) -> Option<Event> {
         let ev = self.input.recv().await;
@@ -291,8 +305,10 @@ impl Topology {
         let reg = &self.registry;
 
         // one channel per consumer
-        let mut inboxes: HashMap<String, (mpsc::Sender<Event>, WhenFull, Arc<ComponentStats>, usize)> =
-            HashMap::new();
+        let mut inboxes: HashMap<
+            String,
+            (mpsc::Sender<Event>, WhenFull, Arc<ComponentStats>, usize),
+        > = HashMap::new();
         let mut sink_rx = Vec::new();
         for (cfg, sink) in p.sinks {
             let cap = cfg.buffer.max_batches.max(1);
@@ -304,7 +320,10 @@ impl Topology {
                 sink.health_threshold(),
             );
             stats.buffer_capacity.store(cap as u64, Relaxed);
-            inboxes.insert(cfg.id.clone(), (tx, cfg.buffer.when_full, stats.clone(), cap));
+            inboxes.insert(
+                cfg.id.clone(),
+                (tx, cfg.buffer.when_full, stats.clone(), cap),
+            );
             sink_rx.push((cfg, sink, rx, stats, cap));
         }
         let mut proc_rx = Vec::new();

@@ -79,7 +79,11 @@ impl Factory for TestFactory {
     fn source(&self, _: &SourceConfig, _: &BuildContext) -> Result<Box<dyn Source>, String> {
         Ok(Box::new(Counter { count: self.count }))
     }
-    fn processor(&self, _: &ProcessorConfig, _: &BuildContext) -> Result<Box<dyn Processor>, String> {
+    fn processor(
+        &self,
+        _: &ProcessorConfig,
+        _: &BuildContext,
+    ) -> Result<Box<dyn Processor>, String> {
         Ok(Box::new(Double))
     }
     fn sink(&self, cfg: &SinkConfig, _: &BuildContext) -> Result<Box<dyn Sink>, String> {
@@ -147,7 +151,10 @@ async fn fans_out_processes_and_drains_on_shutdown() {
 
 #[tokio::test]
 async fn drop_newest_counts_drops_and_never_blocks_the_source() {
-    let conf = CONF.replace("max_batches: 1000, when_full: block}}\n  doubled", "max_batches: 2, when_full: drop_newest}}\n  doubled");
+    let conf = CONF.replace(
+        "max_batches: 1000, when_full: block}}\n  doubled",
+        "max_batches: 2, when_full: drop_newest}}\n  doubled",
+    );
     let config = load_str("t", &conf, &[], &|_| None).unwrap();
     let f = factory(50, &["raw", "doubled"], Duration::from_millis(20));
     let reg = Registry::new();
@@ -159,7 +166,11 @@ async fn drop_newest_counts_drops_and_never_blocks_the_source() {
     let snaps = reg.snapshots();
     let s = snaps.iter().find(|s| s.id == "raw").unwrap();
     assert!(s.dropped_items > 0, "expected drops: {s:?}");
-    assert_eq!(raw + s.dropped_items, 50, "every batch delivered or counted");
+    assert_eq!(
+        raw + s.dropped_items,
+        50,
+        "every batch delivered or counted"
+    );
 }
 
 #[tokio::test]
@@ -181,7 +192,9 @@ async fn build_error_names_component() {
     let conf = CONF.replace("doubled:", "broken:");
     let config = load_str("t", &conf, &[], &|_| None).unwrap();
     let f = factory(1, &["raw"], Duration::ZERO);
-    let e = Topology::build(&config, &f, &cx(), &Registry::new()).err().unwrap();
+    let e = Topology::build(&config, &f, &cx(), &Registry::new())
+        .err()
+        .unwrap();
     assert_eq!(e.component, "broken");
     assert_eq!(e.to_string(), "component `broken`: cannot open");
 }
