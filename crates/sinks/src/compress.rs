@@ -31,7 +31,9 @@ mod tests {
         let (g, enc) = compress(Compression::Gzip, &body).unwrap();
         assert_eq!(enc, Some("gzip"));
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&g[..]).read_to_end(&mut out).unwrap();
+        flate2::read::GzDecoder::new(&g[..])
+            .read_to_end(&mut out)
+            .unwrap();
         assert_eq!(out, body);
         let (z, enc) = compress(Compression::Zstd, &body).unwrap();
         assert_eq!(enc, Some("zstd"));

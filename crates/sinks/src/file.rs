@@ -32,7 +32,8 @@ fn open(path: &PathBuf) -> std::io::Result<File> {
 impl FileSink {
     /// Opens (creating) the file; fails if it cannot be written.
     pub fn new(cfg: &FileSinkConfig) -> Result<Self, String> {
-        let file = open(&cfg.path).map_err(|e| format!("cannot open {}: {e}", cfg.path.display()))?;
+        let file =
+            open(&cfg.path).map_err(|e| format!("cannot open {}: {e}", cfg.path.display()))?;
         Ok(FileSink {
             path: cfg.path.clone(),
             rotate_bytes: cfg.rotate_bytes,
@@ -42,7 +43,11 @@ impl FileSink {
 
     fn write_line(&mut self, line: &[u8]) -> std::io::Result<()> {
         if self.rotate_bytes > 0 {
-            let len = self.file.as_ref().and_then(|f| f.metadata().ok()).map_or(0, |m| m.len());
+            let len = self
+                .file
+                .as_ref()
+                .and_then(|f| f.metadata().ok())
+                .map_or(0, |m| m.len());
             if len > 0 && len + line.len() as u64 > self.rotate_bytes {
                 let mut old = self.path.clone().into_os_string();
                 old.push(".1");
@@ -72,7 +77,8 @@ impl Sink for FileSink {
                     Ok(j) => j.into_bytes(),
                     Err(e) => {
                         cx.stats.dropped_items.fetch_add(items, Relaxed);
-                        cx.stats.record_error(&format!("cannot encode batch as JSON: {e}"));
+                        cx.stats
+                            .record_error(&format!("cannot encode batch as JSON: {e}"));
                         continue;
                     }
                 };
@@ -87,7 +93,10 @@ impl Sink for FileSink {
                             break;
                         }
                         Err(e) => {
-                            cx.stats.record_failure(&format!("cannot write {}: {e}", self.path.display()));
+                            cx.stats.record_failure(&format!(
+                                "cannot write {}: {e}",
+                                self.path.display()
+                            ));
                             // reopen on the next attempt (the file may have been removed)
                             self.file = None;
                             tokio::select! {
@@ -115,13 +124,53 @@ mod tests {
     fn creates_owner_only_and_rotates() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.jsonl");
-        let mut s = FileSink::new(&FileSinkConfig { path: path.clone(), rotate_bytes: 10 }).unwrap();
+        let mut s = FileSink::new(&FileSinkConfig {
+            path: path.clone(),
+            rotate_bytes: 10,
+        })
+        .unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         s.write_line(b"first line\n").unwrap();
         s.write_line(b"second\n").unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "second\n");
-        assert_eq!(std::fs::read_to_string(dir.path().join("out.jsonl.1")).unwrap(), "first line\n");
-        assert!(FileSink::new(&FileSinkConfig { path: dir.path().join("no/such/dir"), rotate_bytes: 0 }).is_err());
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("out.jsonl.1")).unwrap(),
+            "first line\n"
+        );
+        assert!(FileSink::new(&FileSinkConfig {
+            path: dir.path().join("no/such/dir"),
+            rotate_bytes: 0
+        })
+        .is_err());
+    }
+
+    #[tokio::test]
+    async fn every_batch_becomes_one_otlp_json_line() {
+        use lookout_model::{Batch, MetricsBuilder};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("o.jsonl");
+        let sink = FileSink::new(&FileSinkConfig {
+            path: path.clone(),
+            rotate_bytes: 0,
+        })
+        .unwrap();
+        let batches: Vec<Batch> = (0..5)
+            .map(|i| {
+                let mut b = MetricsBuilder::new(vec![], "s", "1");
+                b.gauge("g", "1", "").gauge_i64(1, i, &[]);
+                Batch::Metrics(b.finish())
+            })
+            .collect();
+        let snap =
+            lookout_pipeline::testkit::run_sink(Box::new(sink), batches, Duration::from_secs(5))
+                .await;
+        lookout_pipeline::testkit::assert_sink_metrics(5, &snap);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 5);
+        for l in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            assert!(v["resourceMetrics"].is_array());
+        }
     }
 }

@@ -34,7 +34,10 @@ impl AttributeLimits {
 }
 
 fn is_semconv(key: &str) -> bool {
-    key.contains('.') && key.bytes().all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_' || b.is_ascii_digit())
+    key.contains('.')
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_' || b.is_ascii_digit())
 }
 
 /// Applies limits to one attribute list; returns how many attributes were dropped or truncated.
@@ -80,11 +83,23 @@ pub fn apply(batch: &mut Batch, l: &AttributeLimits) -> usize {
                     }
                     for m in &mut sm.metrics {
                         match &mut m.data {
-                            Some(Data::Gauge(g)) => g.data_points.iter_mut().for_each(|p| n += limit_attributes(&mut p.attributes, l.max_item, l)),
-                            Some(Data::Sum(g)) => g.data_points.iter_mut().for_each(|p| n += limit_attributes(&mut p.attributes, l.max_item, l)),
-                            Some(Data::Histogram(g)) => g.data_points.iter_mut().for_each(|p| n += limit_attributes(&mut p.attributes, l.max_item, l)),
-                            Some(Data::ExponentialHistogram(g)) => g.data_points.iter_mut().for_each(|p| n += limit_attributes(&mut p.attributes, l.max_item, l)),
-                            Some(Data::Summary(g)) => g.data_points.iter_mut().for_each(|p| n += limit_attributes(&mut p.attributes, l.max_item, l)),
+                            Some(Data::Gauge(g)) => g.data_points.iter_mut().for_each(|p| {
+                                n += limit_attributes(&mut p.attributes, l.max_item, l)
+                            }),
+                            Some(Data::Sum(g)) => g.data_points.iter_mut().for_each(|p| {
+                                n += limit_attributes(&mut p.attributes, l.max_item, l)
+                            }),
+                            Some(Data::Histogram(g)) => g.data_points.iter_mut().for_each(|p| {
+                                n += limit_attributes(&mut p.attributes, l.max_item, l)
+                            }),
+                            Some(Data::ExponentialHistogram(g)) => {
+                                g.data_points.iter_mut().for_each(|p| {
+                                    n += limit_attributes(&mut p.attributes, l.max_item, l)
+                                })
+                            }
+                            Some(Data::Summary(g)) => g.data_points.iter_mut().for_each(|p| {
+                                n += limit_attributes(&mut p.attributes, l.max_item, l)
+                            }),
                             None => {}
                         }
                     }
@@ -126,7 +141,13 @@ mod tests {
 
     #[test]
     fn truncates_drops_and_prefers_semconv() {
-        let l = AttributeLimits { max_key_len: 5, max_value_len: 3, max_resource: 2, max_scope: 1, max_item: 2 };
+        let l = AttributeLimits {
+            max_key_len: 5,
+            max_value_len: 3,
+            max_resource: 2,
+            max_scope: 1,
+            max_item: 2,
+        };
         let mut attrs = vec![
             attr::str("Custom", "x"),
             attr::str("toolongkey", "x"),

@@ -120,7 +120,10 @@ impl OtlpHttpSink {
         let msg = format!("HTTP {}{detail}", status.as_u16());
         match status.as_u16() {
             408 | 429 | 502 | 503 | 504 => Outcome::Retry(msg, retry_after),
-            401 | 403 => Outcome::Retry(format!("{msg} (check the api-key or other auth header)"), retry_after),
+            401 | 403 => Outcome::Retry(
+                format!("{msg} (check the api-key or other auth header)"),
+                retry_after,
+            ),
             400..=499 => Outcome::Permanent(msg),
             _ => Outcome::Retry(msg, retry_after),
         }
@@ -139,7 +142,10 @@ impl OtlpHttpSink {
             }
         };
         let started = Instant::now();
-        let mut backoff = Backoff::new(self.cfg.retry.initial_backoff.0, self.cfg.retry.max_backoff.0);
+        let mut backoff = Backoff::new(
+            self.cfg.retry.initial_backoff.0,
+            self.cfg.retry.max_backoff.0,
+        );
         loop {
             let t = Instant::now();
             match self.attempt(part.signal(), &body, encoding).await {
@@ -198,7 +204,9 @@ impl OtlpHttpSink {
             }
             for part in split(batch, self.cfg.max_request_bytes) {
                 if cx.abort.is_set() {
-                    cx.stats.dropped_items.fetch_add(part.item_count() as u64, Relaxed);
+                    cx.stats
+                        .dropped_items
+                        .fetch_add(part.item_count() as u64, Relaxed);
                     continue;
                 }
                 self.deliver(&mut cx, &part).await;
@@ -251,12 +259,21 @@ mod tests {
     #[test]
     fn urls() {
         let u = Url::parse("http://127.0.0.1:4318").unwrap();
-        assert_eq!(signal_url(&u, Signal::Metrics), "http://127.0.0.1:4318/v1/metrics");
+        assert_eq!(
+            signal_url(&u, Signal::Metrics),
+            "http://127.0.0.1:4318/v1/metrics"
+        );
         let u = Url::parse("https://otlp.nr-data.net:4318/").unwrap();
-        assert_eq!(signal_url(&u, Signal::Logs), "https://otlp.nr-data.net:4318/v1/logs");
+        assert_eq!(
+            signal_url(&u, Signal::Logs),
+            "https://otlp.nr-data.net:4318/v1/logs"
+        );
         assert!(is_new_relic(&u));
         let u = Url::parse("http://h/custom/v1/metrics").unwrap();
-        assert_eq!(signal_url(&u, Signal::Metrics), "http://h/custom/v1/metrics");
+        assert_eq!(
+            signal_url(&u, Signal::Metrics),
+            "http://h/custom/v1/metrics"
+        );
         let u = Url::parse("http://h/prefix").unwrap();
         assert_eq!(signal_url(&u, Signal::Traces), "http://h/prefix/v1/traces");
         assert!(!is_new_relic(&u));
@@ -267,5 +284,48 @@ mod tests {
         assert_eq!(summarize(""), "");
         assert_eq!(summarize("bad key\nmore"), ": bad key");
         assert_eq!(summarize(&"x".repeat(500)).len(), 202);
+    }
+
+    #[tokio::test]
+    async fn dead_endpoint_gives_up_after_budget_and_counts_drops() {
+        use lookout_config::{Duration as D, Endpoint, RetryConfig};
+        use lookout_model::MetricsBuilder;
+        // a port with nothing listening
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let cfg = OtlpHttpConfig {
+            endpoint: Endpoint(Url::parse(&format!("http://127.0.0.1:{port}")).unwrap()),
+            headers: Default::default(),
+            compression: lookout_config::Compression::Gzip,
+            timeout: D::from_secs(1),
+            temporality: Temporality::Cumulative,
+            max_request_bytes: 1_000_000,
+            limits: Limits::None,
+            retry: RetryConfig {
+                initial_backoff: D::from_millis(10),
+                max_backoff: D::from_millis(20),
+                max_elapsed: D::from_millis(150),
+            },
+            health_threshold: D::from_millis(50),
+        };
+        let batches: Vec<Batch> = (0..3)
+            .map(|i| {
+                let mut b = MetricsBuilder::new(vec![], "s", "1");
+                b.gauge("g", "1", "").gauge_i64(1, i, &[("a", "b")]);
+                Batch::Metrics(b.finish())
+            })
+            .collect();
+        let sink = OtlpHttpSink::new(cfg).unwrap();
+        let snap =
+            lookout_pipeline::testkit::run_sink(Box::new(sink), batches, Duration::from_secs(10))
+                .await;
+        lookout_pipeline::testkit::assert_sink_metrics(3, &snap);
+        assert_eq!(snap.dropped_items, 3);
+        assert!(snap.errors >= 3, "{snap:?}");
+        assert!(!snap.healthy);
+        assert!(snap.last_error.unwrap().contains("connect"));
     }
 }

@@ -120,12 +120,29 @@ pub fn family_name(name: &str, unit: &str, monotonic_counter: bool, gauge: bool)
     }
     if monotonic_counter && !n.ends_with("_total") {
         n.push_str("_total");
+    } else if !monotonic_counter
+        && ["_count", "_sum", "_bucket", "_total"]
+            .iter()
+            .any(|s| n.ends_with(s))
+    {
+        // these suffixes belong to histograms, summaries and counters; a gauge keeping one
+        // would be misread (promtool rejects it): append the unit annotation, or `_value`
+        let annotation = unit.trim().trim_start_matches('{').trim_end_matches('}');
+        let word = sanitize(annotation, false).trim_matches('_').to_lowercase();
+        n.push('_');
+        n.push_str(if word.is_empty() || unit.trim() == "1" {
+            "value"
+        } else {
+            &word
+        });
     }
     n
 }
 
 fn escape_label(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 fn labels(attrs: &[KeyValue]) -> String {
@@ -180,19 +197,37 @@ impl Exposition {
                 for m in &sm.metrics {
                     match &m.data {
                         Some(Data::Gauge(g)) => {
-                            let fam = self.family(&m.name, &m.unit, &m.description, Kind::Gauge, false, true);
+                            let fam = self.family(
+                                &m.name,
+                                &m.unit,
+                                &m.description,
+                                Kind::Gauge,
+                                false,
+                                true,
+                            );
                             for p in &g.data_points {
                                 if let Some(v) = number(p) {
-                                    fam.series.insert(labels(&p.attributes), (SeriesValue::Number(v), now));
+                                    fam.series.insert(
+                                        labels(&p.attributes),
+                                        (SeriesValue::Number(v), now),
+                                    );
                                     n += 1;
                                 }
                             }
                         }
                         Some(Data::Sum(s)) => {
                             let counter = s.is_monotonic;
-                            let delta = s.aggregation_temporality == AggregationTemporality::Delta as i32;
+                            let delta =
+                                s.aggregation_temporality == AggregationTemporality::Delta as i32;
                             let kind = if counter { Kind::Counter } else { Kind::Gauge };
-                            let fam = self.family(&m.name, &m.unit, &m.description, kind, counter, !counter);
+                            let fam = self.family(
+                                &m.name,
+                                &m.unit,
+                                &m.description,
+                                kind,
+                                counter,
+                                !counter,
+                            );
                             for p in &s.data_points {
                                 let Some(v) = number(p) else { continue };
                                 let key = labels(&p.attributes);
@@ -205,11 +240,26 @@ impl Exposition {
                             }
                         }
                         Some(Data::Histogram(h)) => {
-                            let delta = h.aggregation_temporality == AggregationTemporality::Delta as i32;
-                            let fam = self.family(&m.name, &m.unit, &m.description, Kind::Histogram, false, false);
+                            let delta =
+                                h.aggregation_temporality == AggregationTemporality::Delta as i32;
+                            let fam = self.family(
+                                &m.name,
+                                &m.unit,
+                                &m.description,
+                                Kind::Histogram,
+                                false,
+                                false,
+                            );
                             for p in &h.data_points {
                                 let key = labels(&p.attributes);
-                                let v = histogram_value(p, if delta { fam.series.get(&key).map(|x| &x.0) } else { None });
+                                let v = histogram_value(
+                                    p,
+                                    if delta {
+                                        fam.series.get(&key).map(|x| &x.0)
+                                    } else {
+                                        None
+                                    },
+                                );
                                 fam.series.insert(key, (v, now));
                                 n += 1;
                             }
@@ -222,10 +272,22 @@ impl Exposition {
         n
     }
 
-    fn family(&mut self, name: &str, unit: &str, description: &str, kind: Kind, counter: bool, gauge: bool) -> &mut Family {
+    fn family(
+        &mut self,
+        name: &str,
+        unit: &str,
+        description: &str,
+        kind: Kind,
+        counter: bool,
+        gauge: bool,
+    ) -> &mut Family {
         let fname = family_name(name, unit, counter, gauge);
         self.families.entry(fname).or_insert_with(|| Family {
-            help: if description.is_empty() { name.to_string() } else { description.to_string() },
+            help: if description.is_empty() {
+                name.to_string()
+            } else {
+                description.to_string()
+            },
             kind,
             series: BTreeMap::new(),
         })
@@ -260,15 +322,28 @@ impl Exposition {
                             let _ = writeln!(out, "{name}{{{labels}}} {}", fmt_f64(*v));
                         }
                     }
-                    SeriesValue::Histogram { bounds, counts, sum, count } => {
+                    SeriesValue::Histogram {
+                        bounds,
+                        counts,
+                        sum,
+                        count,
+                    } => {
                         let sep = if labels.is_empty() { "" } else { "," };
                         let mut acc = 0;
                         for (i, b) in bounds.iter().enumerate() {
                             acc += counts.get(i).copied().unwrap_or(0);
-                            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{}\"}} {acc}", fmt_f64(*b));
+                            let _ = writeln!(
+                                out,
+                                "{name}_bucket{{{labels}{sep}le=\"{}\"}} {acc}",
+                                fmt_f64(*b)
+                            );
                         }
                         let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {count}");
-                        let braces = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
+                        let braces = if labels.is_empty() {
+                            String::new()
+                        } else {
+                            format!("{{{labels}}}")
+                        };
                         let _ = writeln!(out, "{name}_sum{braces} {}", fmt_f64(*sum));
                         let _ = writeln!(out, "{name}_count{braces} {count}");
                     }
@@ -283,7 +358,13 @@ fn histogram_value(p: &HistogramDataPoint, prev: Option<&SeriesValue>) -> Series
     let mut counts = p.bucket_counts.clone();
     let mut sum = p.sum.unwrap_or(0.0);
     let mut count = p.count;
-    if let Some(SeriesValue::Histogram { bounds, counts: pc, sum: ps, count: pn }) = prev {
+    if let Some(SeriesValue::Histogram {
+        bounds,
+        counts: pc,
+        sum: ps,
+        count: pn,
+    }) = prev
+    {
         if *bounds == p.explicit_bounds && pc.len() == counts.len() {
             for (c, x) in counts.iter_mut().zip(pc) {
                 *c += x;
@@ -292,7 +373,12 @@ fn histogram_value(p: &HistogramDataPoint, prev: Option<&SeriesValue>) -> Series
             count += pn;
         }
     }
-    SeriesValue::Histogram { bounds: p.explicit_bounds.clone(), counts, sum, count }
+    SeriesValue::Histogram {
+        bounds: p.explicit_bounds.clone(),
+        counts,
+        sum,
+        count,
+    }
 }
 
 /// The sink: updates the shared exposition; the page is published at the configured path.
@@ -342,11 +428,31 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(family_name("system.cpu.time", "s", true, false), "system_cpu_time_seconds_total");
-        assert_eq!(family_name("system.memory.usage", "By", false, true), "system_memory_usage_bytes");
-        assert_eq!(family_name("system.cpu.utilization", "1", false, true), "system_cpu_utilization_ratio");
-        assert_eq!(family_name("system.processes.count", "{processes}", false, true), "system_processes_count");
-        assert_eq!(family_name("system.cpu.load_average.1m", "{thread}", false, true), "system_cpu_load_average_1m");
+        assert_eq!(
+            family_name("system.cpu.time", "s", true, false),
+            "system_cpu_time_seconds_total"
+        );
+        assert_eq!(
+            family_name("system.memory.usage", "By", false, true),
+            "system_memory_usage_bytes"
+        );
+        assert_eq!(
+            family_name("system.cpu.utilization", "1", false, true),
+            "system_cpu_utilization_ratio"
+        );
+        assert_eq!(
+            family_name("system.processes.count", "{process}", false, true),
+            "system_processes_count_process"
+        );
+        assert_eq!(family_name("x.sum", "", false, true), "x_sum_value");
+        assert_eq!(
+            family_name("requests.total", "1", true, false),
+            "requests_total"
+        );
+        assert_eq!(
+            family_name("system.cpu.load_average.1m", "{thread}", false, true),
+            "system_cpu_load_average_1m"
+        );
         assert_eq!(sanitize("9lives", false), "_9lives");
         assert_eq!(sanitize("a.b-c", false), "a_b_c");
     }
@@ -356,11 +462,15 @@ mod tests {
         let mut b = MetricsBuilder::new(vec![attr::str("host.name", "h\"1")], "s", "1");
         b.sum("system.cpu.time", "s", "CPU time", Monotonic::Yes)
             .point_f64(1, 2, 1.5, &[("cpu", "cpu0"), ("state", "user")]);
-        b.gauge("system.cpu.load_average.1m", "{thread}", "Load").gauge_f64(2, 0.25, &[]);
+        b.gauge("system.cpu.load_average.1m", "{thread}", "Load")
+            .gauge_f64(2, 0.25, &[]);
         let mut e = Exposition::default();
         assert_eq!(e.apply(&Batch::Metrics(b.finish())), 2);
         let page = e.render(Duration::from_secs(60));
-        assert!(page.contains("target_info{host_name=\"h\\\"1\"} 1"), "{page}");
+        assert!(
+            page.contains("target_info{host_name=\"h\\\"1\"} 1"),
+            "{page}"
+        );
         assert!(page.contains("# TYPE system_cpu_time_seconds_total counter"));
         assert!(page.contains("system_cpu_time_seconds_total{cpu=\"cpu0\",state=\"user\"} 1.5"));
         assert!(page.contains("system_cpu_load_average_1m 0.25"));
@@ -373,9 +483,12 @@ mod tests {
         let mut e = Exposition::default();
         for v in [3, 4] {
             let mut b = MetricsBuilder::new(vec![], "s", "1");
-            b.sum("hits", "1", "", Monotonic::Yes).point_i64(1, 2, v, &[]);
+            b.sum("hits", "1", "", Monotonic::Yes)
+                .point_i64(1, 2, v, &[]);
             let mut req = b.finish();
-            if let Some(Data::Sum(s)) = &mut req.resource_metrics[0].scope_metrics[0].metrics[0].data {
+            if let Some(Data::Sum(s)) =
+                &mut req.resource_metrics[0].scope_metrics[0].metrics[0].data
+            {
                 s.aggregation_temporality = AggregationTemporality::Delta as i32;
             }
             e.apply(&Batch::Metrics(req));

@@ -61,7 +61,10 @@ mod tests {
         }
         assert_eq!(b.ceiling(), Duration::from_secs(1));
         assert_eq!(b.next(Some(Duration::from_secs(5))), Duration::from_secs(1));
-        assert_eq!(b.next(Some(Duration::from_millis(7))), Duration::from_millis(7));
+        assert_eq!(
+            b.next(Some(Duration::from_millis(7))),
+            Duration::from_millis(7)
+        );
         assert_eq!(b.attempts(), 12);
     }
 }

@@ -2,8 +2,8 @@
 //! 1 MB) into halves, recursively: by resource, then scope, then metric/record/span, then data
 //! point. A single item that alone exceeds the limit is returned as is (the backend decides).
 
-use lookout_model::otlp::{metric::Data, ExportLogsServiceRequest, ExportMetricsServiceRequest};
 use lookout_model::otlp::ExportTraceServiceRequest;
+use lookout_model::otlp::{metric::Data, ExportLogsServiceRequest, ExportMetricsServiceRequest};
 use lookout_model::Batch;
 
 /// Splits `batch` into batches of at most `max_bytes` encoded bytes where possible.
@@ -41,8 +41,12 @@ fn halve(b: &Batch) -> Option<(Batch, Batch)> {
     }
 }
 
-fn halve_metrics(r: &ExportMetricsServiceRequest) -> Option<(ExportMetricsServiceRequest, ExportMetricsServiceRequest)> {
-    let wrap = |rm| ExportMetricsServiceRequest { resource_metrics: rm };
+fn halve_metrics(
+    r: &ExportMetricsServiceRequest,
+) -> Option<(ExportMetricsServiceRequest, ExportMetricsServiceRequest)> {
+    let wrap = |rm| ExportMetricsServiceRequest {
+        resource_metrics: rm,
+    };
     if let Some((a, b)) = halve_vec(&r.resource_metrics) {
         return Some((wrap(a), wrap(b)));
     }
@@ -74,10 +78,16 @@ fn halve_metrics(r: &ExportMetricsServiceRequest) -> Option<(ExportMetricsServic
         }};
     }
     match (&m.data, &mut x.data, &mut y.data) {
-        (Some(Data::Gauge(s)), Some(Data::Gauge(xa)), Some(Data::Gauge(ya))) => split_points!(xa, ya, s),
+        (Some(Data::Gauge(s)), Some(Data::Gauge(xa)), Some(Data::Gauge(ya))) => {
+            split_points!(xa, ya, s)
+        }
         (Some(Data::Sum(s)), Some(Data::Sum(xa)), Some(Data::Sum(ya))) => split_points!(xa, ya, s),
-        (Some(Data::Histogram(s)), Some(Data::Histogram(xa)), Some(Data::Histogram(ya))) => split_points!(xa, ya, s),
-        (Some(Data::Summary(s)), Some(Data::Summary(xa)), Some(Data::Summary(ya))) => split_points!(xa, ya, s),
+        (Some(Data::Histogram(s)), Some(Data::Histogram(xa)), Some(Data::Histogram(ya))) => {
+            split_points!(xa, ya, s)
+        }
+        (Some(Data::Summary(s)), Some(Data::Summary(xa)), Some(Data::Summary(ya))) => {
+            split_points!(xa, ya, s)
+        }
         (
             Some(Data::ExponentialHistogram(s)),
             Some(Data::ExponentialHistogram(xa)),
@@ -88,7 +98,9 @@ fn halve_metrics(r: &ExportMetricsServiceRequest) -> Option<(ExportMetricsServic
     Some((with_metrics(vec![x]), with_metrics(vec![y])))
 }
 
-fn halve_logs(r: &ExportLogsServiceRequest) -> Option<(ExportLogsServiceRequest, ExportLogsServiceRequest)> {
+fn halve_logs(
+    r: &ExportLogsServiceRequest,
+) -> Option<(ExportLogsServiceRequest, ExportLogsServiceRequest)> {
     let wrap = |rl| ExportLogsServiceRequest { resource_logs: rl };
     if let Some((a, b)) = halve_vec(&r.resource_logs) {
         return Some((wrap(a), wrap(b)));
@@ -112,7 +124,9 @@ fn halve_logs(r: &ExportLogsServiceRequest) -> Option<(ExportLogsServiceRequest,
     Some((with(a), with(b)))
 }
 
-fn halve_traces(r: &ExportTraceServiceRequest) -> Option<(ExportTraceServiceRequest, ExportTraceServiceRequest)> {
+fn halve_traces(
+    r: &ExportTraceServiceRequest,
+) -> Option<(ExportTraceServiceRequest, ExportTraceServiceRequest)> {
     let wrap = |rs| ExportTraceServiceRequest { resource_spans: rs };
     if let Some((a, b)) = halve_vec(&r.resource_spans) {
         return Some((wrap(a), wrap(b)));
@@ -162,7 +176,8 @@ mod tests {
     #[test]
     fn small_batch_untouched_and_giant_point_kept() {
         let mut b = MetricsBuilder::new(vec![], "s", "1");
-        b.gauge("g", "1", "").gauge_i64(1, 1, &[("big", &"x".repeat(5000))]);
+        b.gauge("g", "1", "")
+            .gauge_i64(1, 1, &[("big", &"x".repeat(5000))]);
         let batch = Batch::Metrics(b.finish());
         assert_eq!(split(batch.clone(), 1_000_000), vec![batch.clone()]);
         assert_eq!(split(batch.clone(), 100), vec![batch]);
