@@ -1,0 +1,172 @@
+//! Command-line interface: one module per subcommand.
+
+mod config_cmd;
+mod diagnose;
+pub mod run;
+mod status;
+
+use clap::{Args as ClapArgs, CommandFactory, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit code for an invalid configuration or usage.
+pub const EXIT_CONFIG: u8 = 2;
+/// Exit code when no agent runs.
+pub const EXIT_NOT_RUNNING: u8 = 3;
+
+/// lookout: a Linux host telemetry agent.
+#[derive(Debug, Parser)]
+#[command(name = "lookout", version, about, long_about = None)]
+pub struct Args {
+    /// Options every subcommand takes.
+    #[command(flatten)]
+    pub global: Global,
+    /// What to do (default: run).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options shared by every subcommand.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct Global {
+    /// Config file (YAML). Without it the embedded default is used.
+    #[arg(
+        long,
+        short = 'c',
+        global = true,
+        env = "LOOKOUT_CONFIG",
+        value_name = "FILE"
+    )]
+    pub config: Option<PathBuf>,
+    /// Override a config value: --set key.path=value (repeatable).
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// State directory (default: /var/lib/lookout as root, else $XDG_STATE_HOME/lookout).
+    #[arg(long, global = true, env = "LOOKOUT_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Log format: text or json (default: text, or the config's log.format).
+    #[arg(long, global = true, value_parser = ["text", "json"])]
+    pub log_format: Option<String>,
+    /// More logging (-v debug, -vv trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the agent (the default).
+    Run,
+    /// Show the running agent's status.
+    Status {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check this host and the configuration; print PASS/WARN/FAIL with a fix for each.
+    Diagnose {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate or show the configuration.
+    Config {
+        /// What to do.
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Print the version.
+    Version {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `lookout config ...`
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Check a config file (or --config, or the embedded default); exit 2 if invalid.
+    Validate {
+        /// The file to check (overrides --config).
+        file: Option<PathBuf>,
+    },
+    /// Print the effective configuration, secrets masked.
+    Show {
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs a parsed command line.
+pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
+    let g = args.global;
+    match args.command.unwrap_or(Command::Run) {
+        Command::Run => run::main(&g),
+        Command::Status { json } => status::main(&g, json),
+        Command::Diagnose { json } => diagnose::main(&g, json),
+        Command::Config { action } => match action {
+            ConfigAction::Validate { file } => config_cmd::validate(&g, file),
+            ConfigAction::Show { json } => config_cmd::show(&g, json),
+        },
+        Command::Version { json } => {
+            let v = env!("CARGO_PKG_VERSION");
+            if json {
+                println!("{}", serde_json::json!({"version": v, "name": "lookout"}));
+            } else {
+                println!("lookout {v}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Completions { shell } => {
+            let mut cmd = Args::command();
+            clap_complete::generate(shell, &mut cmd, "lookout", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Loads the configuration named by the global options; prints the error and returns the
+/// exit code on failure.
+pub fn load_config(
+    g: &Global,
+    file: Option<&std::path::Path>,
+) -> Result<lookout_config::Config, ExitCode> {
+    let path = file.or(g.config.as_deref());
+    lookout_config::load(path, &g.set, &lookout_config::process_env).map_err(|e| {
+        eprintln!("error: invalid configuration\n{e}");
+        ExitCode::from(EXIT_CONFIG)
+    })
+}
+
+/// Whether an error is a closed stdout.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Restores the default SIGPIPE disposition so writing to a closed pipe ends the process
+/// quietly, as command-line tools do.
+#[allow(unsafe_code)]
+pub fn restore_sigpipe() {
+    // SAFETY: setting a signal disposition to SIG_DFL at start-up, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// Prints a line to stdout, turning a closed pipe into an error the caller can recognise.
+pub fn out(line: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    writeln!(o, "{line}")?;
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! `lookout run`: the agent. Loads the config, binds the HTTP server, builds and starts the
+//! topology, then waits for signals: SIGTERM/SIGINT stop it gracefully (sources first, then
+//! sinks flush within `shutdown_grace`), SIGHUP reloads (validate and build first; any error
+//! keeps the running pipeline).
+
+use super::{load_config, Global};
+use crate::datadir;
+use crate::factory::AgentFactory;
+use crate::server::{self, AgentState};
+use anyhow::Context;
+use lookout_config::Config;
+use lookout_pipeline::{BuildContext, Registry, Routes, Topology};
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use tokio::signal::unix::{signal, SignalKind};
+
+/// Content hash of a configuration (secrets included in the hash, never printed).
+pub fn config_hash(c: &Config) -> String {
+    // the masked form would hide secret changes; hash the unmasked debug form instead
+    let digest = Sha256::digest(format!("{c:?}").as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Entry point.
+pub fn main(g: &Global) -> anyhow::Result<ExitCode> {
+    let config = match load_config(g, None) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    crate::logging::init(&config.settings.log, g.log_format.as_deref(), g.verbose);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("lookout")
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(agent(g.clone(), config))
+}
+
+fn build(
+    config: &Config,
+    registry: &Registry,
+    data_dir: &std::path::Path,
+) -> Result<Topology, lookout_pipeline::BuildError> {
+    let resource = Arc::new(lookout_sources::resource::detect_host_resource(
+        &config.settings.resource,
+    ));
+    let cx = BuildContext {
+        routes: Routes::new(),
+        resource,
+        data_dir: data_dir.to_path_buf(),
+    };
+    Topology::build(config, &AgentFactory, &cx, registry)
+}
+
+async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
+    let data_dir: PathBuf =
+        datadir::resolve(g.data_dir.as_deref(), config.settings.data_dir.as_deref());
+    datadir::ensure(&data_dir)?;
+    let _lock = datadir::lock(&data_dir)?;
+
+    let registry = Registry::new();
+    let routes = Routes::new();
+    let origin = g
+        .config
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| lookout_config::DEFAULT_ORIGIN.to_string());
+    let state = Arc::new(AgentState::new(
+        registry.clone(),
+        routes.clone(),
+        config_hash(&config),
+        origin.clone(),
+        data_dir.display().to_string(),
+    ));
+
+    let listen = config.settings.server.listen;
+    let server_task = if config.settings.server.enabled {
+        if !listen.ip().is_loopback() {
+            tracing::warn!("the HTTP server listens on {listen}, which is not a loopback address: /status and metrics are reachable from the network");
+        }
+        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| {
+            format!("cannot listen on {listen} (server.listen): is another agent running? choose another address with --set server.listen=127.0.0.1:PORT")
+        })?;
+        let bound = listener.local_addr()?;
+        datadir::write_info(
+            &data_dir,
+            &datadir::AgentInfo {
+                pid: std::process::id(),
+                server: bound.to_string(),
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                started_unix: state.started_unix as u64,
+            },
+        )?;
+        Some(tokio::spawn(server::serve(listener, state.clone())))
+    } else {
+        None
+    };
+
+    let mut topology = match build(&config, &registry, &data_dir) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!("cannot start: {e}");
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    topology.start();
+    routes.replace_with(topology.routes());
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        config = %origin,
+        hash = %config_hash(&config),
+        server = %listen,
+        data_dir = %data_dir.display(),
+        "lookout started: {} source(s), {} sink(s)",
+        config.sources.len(),
+        config.sinks.len()
+    );
+
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut current = config;
+    loop {
+        tokio::select! {
+            _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
+            _ = int.recv() => { tracing::info!("SIGINT: shutting down"); break; }
+            _ = hup.recv() => {
+                match reload(&g, &current, topology, &registry, &routes, &data_dir, &state).await {
+                    (t, Some(new)) => { topology = t; current = new; }
+                    (t, None) => { topology = t; }
+                }
+            }
+        }
+    }
+    let grace = current.settings.shutdown_grace.0;
+    let aborted = topology.shutdown(grace).await;
+    if !aborted.is_empty() {
+        tracing::warn!(
+            "shutdown grace period ({grace:?}) over; stopped without finishing: {}",
+            aborted.join(", ")
+        );
+    }
+    if let Some(t) = server_task {
+        t.abort();
+    }
+    let _ = std::fs::remove_file(datadir::info_path(&data_dir));
+    tracing::info!("lookout stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn reload(
+    g: &Global,
+    current: &Config,
+    running: Topology,
+    registry: &Registry,
+    routes: &Routes,
+    data_dir: &std::path::Path,
+    state: &AgentState,
+) -> (Topology, Option<Config>) {
+    let new = match lookout_config::load(g.config.as_deref(), &g.set, &lookout_config::process_env)
+    {
+        Ok(c) => c,
+        Err(e) => {
+            state.reloads_failed.fetch_add(1, Relaxed);
+            tracing::error!(
+                "SIGHUP: configuration rejected, keeping the running one: {}",
+                e.to_string().replace('\n', " ")
+            );
+            return (running, None);
+        }
+    };
+    if new.settings.server != current.settings.server {
+        tracing::warn!("SIGHUP: server settings changed; they take effect at the next restart");
+    }
+    let mut next = match build(&new, registry, data_dir) {
+        Ok(t) => t,
+        Err(e) => {
+            state.reloads_failed.fetch_add(1, Relaxed);
+            tracing::error!("SIGHUP: configuration rejected, keeping the running one: {e}");
+            return (running, None);
+        }
+    };
+    let _ = running.shutdown(current.settings.shutdown_grace.0).await;
+    next.start();
+    routes.replace_with(next.routes());
+    let hash = config_hash(&new);
+    if let Ok(mut h) = state.config_hash.write() {
+        *h = hash.clone();
+    }
+    state.reloads_ok.fetch_add(1, Relaxed);
+    tracing::info!(hash = %hash, "SIGHUP: configuration reloaded");
+    (next, Some(new))
+}

@@ -1,0 +1,117 @@
+//! `lookout status [--json]`: asks the running agent (found through `agent.json` in the data
+//! directory) for its `/status`.
+
+use super::{out, Global, EXIT_NOT_RUNNING};
+use crate::datadir;
+use anyhow::Context;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// A minimal HTTP/1.0 GET against the agent's loopback server; returns (status code, body).
+pub fn http_get(addr: &str, path: &str) -> anyhow::Result<(u16, String)> {
+    let sock: std::net::SocketAddr = addr
+        .parse()
+        .with_context(|| format!("bad address {addr}"))?;
+    let mut s = TcpStream::connect_timeout(&sock, Duration::from_secs(2))?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        s,
+        "GET {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    Ok((code, body.to_string()))
+}
+
+fn not_running(dir: &std::path::Path, why: &str) -> ExitCode {
+    eprintln!(
+        "no lookout agent is running for the data directory {} ({why}); start one with `lookout run`",
+        dir.display()
+    );
+    ExitCode::from(EXIT_NOT_RUNNING)
+}
+
+/// Entry point.
+pub fn main(g: &Global, json: bool) -> anyhow::Result<ExitCode> {
+    let cfg_dir = lookout_config::load(g.config.as_deref(), &g.set, &lookout_config::process_env)
+        .ok()
+        .and_then(|c| c.settings.data_dir);
+    let dir = datadir::resolve(g.data_dir.as_deref(), cfg_dir.as_deref());
+    let Some(info) = datadir::read_info(&dir) else {
+        return Ok(not_running(&dir, "no agent.json"));
+    };
+    let (code, body) = match http_get(&info.server, "/status") {
+        Ok(x) => x,
+        Err(e) => {
+            return Ok(not_running(
+                &dir,
+                &format!("pid {} at {} does not answer: {e}", info.pid, info.server),
+            ))
+        }
+    };
+    if code != 200 {
+        anyhow::bail!("the agent answered HTTP {code}: {body}");
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(&body).context("the agent sent invalid JSON")?;
+    if json {
+        out(&v.to_string())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let healthy = v["healthy"].as_bool().unwrap_or(false);
+    out(&format!(
+        "lookout {}  pid {}  {}  up {:.0}s  config {} ({})",
+        v["version"].as_str().unwrap_or("?"),
+        v["pid"],
+        if healthy { "healthy" } else { "UNHEALTHY" },
+        v["uptime_secs"].as_f64().unwrap_or(0.0),
+        v["config_hash"].as_str().unwrap_or("?"),
+        v["config_origin"].as_str().unwrap_or("?"),
+    ))?;
+    if let (Some(cpu), Some(rss)) = (
+        v["process"]["cpu_seconds"].as_f64(),
+        v["process"]["rss_bytes"].as_u64(),
+    ) {
+        out(&format!(
+            "process: {cpu:.2} CPU seconds, {:.1} MiB resident",
+            rss as f64 / 1048576.0
+        ))?;
+    }
+    out(&format!(
+        "{:<10} {:<20} {:<14} {:>10} {:>10} {:>8} {:>7}  {}",
+        "KIND", "ID", "TYPE", "RECEIVED", "SENT", "DROPPED", "ERRORS", "STATE"
+    ))?;
+    for c in v["components"].as_array().into_iter().flatten() {
+        let state = if !c["healthy"].as_bool().unwrap_or(true) {
+            "unhealthy"
+        } else if c["failing"].as_bool().unwrap_or(false) {
+            "failing"
+        } else {
+            "ok"
+        };
+        out(&format!(
+            "{:<10} {:<20} {:<14} {:>10} {:>10} {:>8} {:>7}  {}",
+            c["kind"].as_str().unwrap_or(""),
+            c["id"].as_str().unwrap_or(""),
+            c["type"].as_str().unwrap_or(""),
+            c["received_items"].as_u64().unwrap_or(0),
+            c["sent_items"].as_u64().unwrap_or(0),
+            c["dropped_items"].as_u64().unwrap_or(0),
+            c["errors"].as_u64().unwrap_or(0),
+            state
+        ))?;
+        if let Some(e) = c["last_error"].as_str() {
+            out(&format!("           last error: {e}"))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,44 @@
+//! Builds concrete components from config entries: the one place that knows every source,
+//! processor and sink type.
+
+use lookout_config::{
+    ProcessorConfig, ProcessorKind, SinkConfig, SinkKind, SourceConfig, SourceKind,
+};
+use lookout_pipeline::{BuildContext, Factory, Processor, Sink, Source};
+
+/// The agent's factory.
+pub struct AgentFactory;
+
+impl Factory for AgentFactory {
+    fn source(&self, cfg: &SourceConfig, cx: &BuildContext) -> Result<Box<dyn Source>, String> {
+        match &cfg.kind {
+            SourceKind::HostMetrics(c) => Ok(Box::new(
+                lookout_sources::host::HostMetricsSource::new(c.clone(), cx.resource.clone())?,
+            )),
+        }
+    }
+
+    fn processor(
+        &self,
+        cfg: &ProcessorConfig,
+        _cx: &BuildContext,
+    ) -> Result<Box<dyn Processor>, String> {
+        match &cfg.kind {
+            ProcessorKind::Resource(c) => {
+                Ok(Box::new(lookout_processors::ResourceProcessor::new(c)))
+            }
+        }
+    }
+
+    fn sink(&self, cfg: &SinkConfig, cx: &BuildContext) -> Result<Box<dyn Sink>, String> {
+        match &cfg.kind {
+            SinkKind::OtlpHttp(c) => Ok(Box::new(lookout_sinks::otlp_http::OtlpHttpSink::new(
+                c.clone(),
+            )?)),
+            SinkKind::Prometheus(c) => Ok(Box::new(
+                lookout_sinks::prometheus::PrometheusSink::new(c, &cx.routes),
+            )),
+            SinkKind::File(c) => Ok(Box::new(lookout_sinks::file::FileSink::new(c)?)),
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! The `lookout` binary: parses the command line, dispatches to one module per subcommand and
+//! turns the result into an exit code (0 ok, 1 failure, 2 invalid configuration or usage,
+//! 3 no running agent). A closed stdout (`lookout status --json | head -1`) exits quietly.
+
+mod cli;
+mod datadir;
+mod factory;
+mod logging;
+mod selfmetrics;
+mod server;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    // Rust ignores SIGPIPE by default; restore the default so `| head` ends us quietly.
+    cli::restore_sigpipe();
+    let args = cli::Args::parse();
+    match cli::dispatch(args) {
+        Ok(code) => code,
+        Err(e) => {
+            if cli::is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The agent's HTTP server (loopback by default): `GET /health`, `GET /metrics` (the agent's
+//! own metrics), `GET /status` (JSON), and the pages sinks publish (e.g. `/metrics/host`).
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use lookout_pipeline::{Registry, Routes};
+use serde_json::json;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, RwLock};
+use std::time::{Instant, SystemTime};
+use tokio::net::TcpListener;
+
+/// What the server reads.
+pub struct AgentState {
+    /// Self-metrics of every component.
+    pub registry: Registry,
+    /// Pages published by sinks.
+    pub routes: Routes,
+    /// When the agent started.
+    pub started: Instant,
+    /// Start time as Unix seconds.
+    pub started_unix: f64,
+    /// Hash of the running configuration.
+    pub config_hash: RwLock<String>,
+    /// Where the configuration came from.
+    pub config_origin: String,
+    /// Reloads applied.
+    pub reloads_ok: AtomicU64,
+    /// Reloads rejected.
+    pub reloads_failed: AtomicU64,
+    /// The data directory.
+    pub data_dir: String,
+}
+
+impl AgentState {
+    /// New state.
+    pub fn new(
+        registry: Registry,
+        routes: Routes,
+        config_hash: String,
+        config_origin: String,
+        data_dir: String,
+    ) -> Self {
+        AgentState {
+            registry,
+            routes,
+            started: Instant::now(),
+            started_unix: SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0),
+            config_hash: RwLock::new(config_hash),
+            config_origin,
+            reloads_ok: AtomicU64::new(0),
+            reloads_failed: AtomicU64::new(0),
+            data_dir,
+        }
+    }
+
+    /// The `/status` document.
+    pub fn status_json(&self) -> serde_json::Value {
+        let components = self.registry.snapshots();
+        let healthy = components.iter().all(|c| c.healthy);
+        let usage = crate::selfmetrics::own_usage();
+        json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "pid": std::process::id(),
+            "healthy": healthy,
+            "uptime_secs": self.started.elapsed().as_secs_f64(),
+            "config_hash": self.config_hash.read().map(|h| h.clone()).unwrap_or_default(),
+            "config_origin": self.config_origin,
+            "data_dir": self.data_dir,
+            "reloads": {"applied": self.reloads_ok.load(Relaxed), "rejected": self.reloads_failed.load(Relaxed)},
+            "process": {"cpu_seconds": usage.map(|u| u.0), "rss_bytes": usage.map(|u| u.1)},
+            "pages": self.routes.paths(),
+            "components": components,
+        })
+    }
+
+    /// The `/health` answer: 200 when every component is healthy, else 503 naming them.
+    pub fn health(&self) -> (StatusCode, serde_json::Value) {
+        let bad = self.registry.unhealthy();
+        if bad.is_empty() {
+            (StatusCode::OK, json!({"status": "ok"}))
+        } else {
+            let failing: Vec<_> = bad
+                .iter()
+                .map(|c| {
+                    json!({
+                        "component": c.id,
+                        "kind": c.kind,
+                        "type": c.type_name,
+                        "failing_for_secs": c.failing_for_secs,
+                        "last_error": c.last_error,
+                    })
+                })
+                .collect();
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"status": "unhealthy", "failing": failing}),
+            )
+        }
+    }
+}
+
+fn reply(status: StatusCode, content_type: &str, body: String) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    if let Ok(v) = content_type.parse() {
+        r.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
+    }
+    r
+}
+
+fn handle(state: &AgentState, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return reply(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain",
+            "only GET is supported\n".into(),
+        );
+    }
+    const JSON: &str = "application/json";
+    match req.uri().path() {
+        "/health" => {
+            let (code, body) = state.health();
+            reply(code, JSON, format!("{body}\n"))
+        }
+        "/status" => reply(StatusCode::OK, JSON, format!("{}\n", state.status_json())),
+        "/metrics" => reply(
+            StatusCode::OK,
+            "text/plain; version=0.0.4; charset=utf-8",
+            crate::selfmetrics::render(
+                &state.registry,
+                state.started_unix,
+                state.started.elapsed().as_secs_f64(),
+                state.reloads_ok.load(Relaxed),
+                state.reloads_failed.load(Relaxed),
+            ),
+        ),
+        path => match state.routes.render(path) {
+            Some(page) => reply(StatusCode::OK, page.content_type, page.body),
+            None => reply(
+                StatusCode::NOT_FOUND,
+                "text/plain",
+                format!(
+                    "not found; try /health, /metrics, /status{}\n",
+                    state
+                        .routes
+                        .paths()
+                        .iter()
+                        .map(|p| format!(", {p}"))
+                        .collect::<String>()
+                ),
+            ),
+        },
+    }
+}
+
+/// Serves until the task is dropped.
+pub async fn serve(listener: TcpListener, state: Arc<AgentState>) {
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::debug!("accept failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let state = state.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let resp = handle(&state, &req);
+                async move { Ok::<_, std::convert::Infallible>(resp) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(std::time::Duration::from_secs(10))
+                .serve_connection(TokioIo::new(stream), svc);
+            if let Err(e) = conn.await {
+                tracing::debug!("HTTP connection ended: {e}");
+            }
+        });
+    }
+}

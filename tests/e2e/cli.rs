@@ -1,0 +1,175 @@
+//! The CLI around a running agent: status, diagnose, config show/validate, version, completions.
+
+use crate::support::*;
+use std::process::{Command, Stdio};
+
+#[test]
+fn status_without_agent_says_so_with_exit_3() {
+    let d = tempfile::tempdir().unwrap();
+    let (code, out, err) = lookout(&["status", "--data-dir", d.path().to_str().unwrap()]);
+    assert_eq!(code, 3);
+    assert!(out.is_empty());
+    assert!(err.contains("no lookout agent is running"), "{err}");
+}
+
+#[test]
+fn status_reports_the_running_agent_in_text_and_json() {
+    let mut a = Agent::start(None, &[]);
+    a.wait_ready();
+    let dd = a.data_dir();
+    let (code, out, err) = lookout(&["status", "--data-dir", dd.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("healthy"), "{out}");
+    assert!(
+        out.contains("host_metrics") && out.contains("prometheus"),
+        "{out}"
+    );
+    let (code, out, _) = lookout(&["status", "--json", "--data-dir", dd.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    // a closed pipe is not an error
+    let sh = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{} status --json --data-dir {} | head -c 1",
+            bin(),
+            dd.display()
+        ))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(sh.status.success());
+    assert!(
+        String::from_utf8_lossy(&sh.stderr).is_empty(),
+        "{}",
+        String::from_utf8_lossy(&sh.stderr)
+    );
+    assert_eq!(a.stop(), 0);
+}
+
+#[test]
+fn config_show_masks_secrets_and_validate_accepts_the_default() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = d.path().join("c.yaml");
+    std::fs::write(
+        &cfg,
+        "sources:\n  host: {type: host_metrics}\nsinks:\n  nr:\n    type: otlp_http\n    inputs: [host]\n    endpoint: https://user:pw-secret@otlp.nr-data.net\n    headers: {api-key: \"${env:LOOKOUT_TEST_LICENSE}\"}\n",
+    )
+    .unwrap();
+    let o = Command::new(bin())
+        .args(["config", "show", "--config", cfg.to_str().unwrap()])
+        .env("LOOKOUT_TEST_LICENSE", "NRAK-very-secret-value")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success());
+    assert!(
+        !out.contains("very-secret") && !out.contains("pw-secret"),
+        "{out}"
+    );
+    assert!(out.contains("api-key: \"***\""), "{out}");
+    let (code, out, _) = lookout(&["config", "validate"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("<embedded default>: valid"), "{out}");
+    let (code, out, _) = lookout(&[
+        "config",
+        "show",
+        "--json",
+        "--set",
+        "sources.host.interval=30s",
+    ]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["sources"]["host"]["interval"], "30s");
+}
+
+#[test]
+fn diagnose_reports_every_check() {
+    let d = tempfile::tempdir().unwrap();
+    let (code, out, err) = lookout(&[
+        "diagnose",
+        "--json",
+        "--data-dir",
+        d.path().join("s").to_str().unwrap(),
+        "--set",
+        &format!("server.listen=127.0.0.1:{}", free_port()),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let names: Vec<&str> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["check"].as_str().unwrap())
+        .collect();
+    for n in [
+        "config",
+        "user",
+        "proc",
+        "processes",
+        "data_dir",
+        "server",
+        "sink prometheus",
+        "clock",
+    ] {
+        assert!(names.contains(&n), "missing check {n}: {names:?}");
+    }
+    let (code, out, _) = lookout(&[
+        "diagnose",
+        "--data-dir",
+        d.path().join("s").to_str().unwrap(),
+        "--set",
+        "sinks.bad.type=otlp_http",
+        "--set",
+        "sinks.bad.inputs=[host]",
+        "--set",
+        &format!("sinks.bad.endpoint=http://127.0.0.1:{}", free_port()),
+        "--set",
+        "sinks.bad.headers.api-key=topsecret",
+    ]);
+    assert_eq!(code, 1, "an unreachable sink is a FAIL: {out}");
+    assert!(out.contains("FAIL  sink bad"), "{out}");
+    assert!(out.contains("fix:"), "{out}");
+    assert!(!out.contains("topsecret"));
+}
+
+/// As a non-root user, diagnose explains what it cannot read and how to grant it.
+#[test]
+fn diagnose_as_non_root_explains_missing_access() {
+    let me = Command::new("id").arg("-u").output().unwrap();
+    if String::from_utf8_lossy(&me.stdout).trim() != "0" {
+        // already unprivileged: run directly
+        let (_, out, _) = lookout(&["diagnose"]);
+        assert!(out.contains("WARN  user"), "{out}");
+        return;
+    }
+    require("setpriv", "apt-get install util-linux");
+    let d = tempfile::tempdir().unwrap();
+    let o = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(bin())
+        .args(["diagnose", "--data-dir"])
+        .arg(d.path().join("nobody-state"))
+        .args(["--set", &format!("server.listen=127.0.0.1:{}", free_port())])
+        .env("HOME", "/nonexistent")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("WARN  user"), "{out}");
+    assert!(out.contains("CAP_SYS_PTRACE"), "{out}");
+    assert!(out.contains("processes"), "{out}");
+    // the temp dir belongs to root: the data dir cannot be created by nobody
+    assert!(out.contains("FAIL  data_dir"), "{out}");
+    assert!(out.contains("--data-dir"), "{out}");
+}
+
+#[test]
+fn version_and_completions() {
+    let (code, out, _) = lookout(&["version"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.trim(), format!("lookout {}", env!("CARGO_PKG_VERSION")));
+    let (code, out, _) = lookout(&["completions", "bash"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("_lookout()"), "bash completion function");
+}

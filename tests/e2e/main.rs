@@ -1,0 +1,20 @@
+//! End-to-end tests: they drive the real `lookout` binary against real /proc, real clients and
+//! tools we did not write (promtool, Python's opentelemetry-proto, free, df).
+//!
+//! Where a new test goes:
+//! - `startup`: the agent starts on the embedded default, serves /health, Prometheus pages;
+//! - `accuracy`: collected values against independent readers;
+//! - `otlp`: the OTLP/HTTP exporter against a Python receiver; health transitions; SIGTERM;
+//! - `invalid_configs`: every file in tests/invalid_configs gives its one error, exit 2;
+//! - `cli`: status, diagnose, config show/validate, version, completions;
+//! - `reload`: SIGHUP.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+mod accuracy;
+mod cli;
+mod invalid_configs;
+mod otlp;
+mod reload;
+mod startup;

@@ -1,0 +1,291 @@
+//! Helpers: start the agent in a temp data dir on a free port, wait for readiness by polling
+//! (the server answers once bound), HTTP GET, signals. Every spawned process is killed on drop.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_lookout")
+}
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A port free right now on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Requires an external tool; panics with the reason if it is missing (CI installs them all,
+/// so a missing tool is a broken setup, not a skip).
+pub fn require(tool: &str, package: &str) {
+    let ok = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "`{tool}` is required for this test: install it with `{package}` (bash .ci/run does)"
+    );
+}
+
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect_timeout(
+        &format!("127.0.0.1:{port}").parse().unwrap(),
+        Duration::from_secs(2),
+    )
+    .ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").ok()?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).ok()?;
+    let (head, body) = raw.split_once("\r\n\r\n")?;
+    let code = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((code, body.to_string()))
+}
+
+/// Waits until `f` returns Some, polling every 20 ms, up to `limit`.
+pub fn wait_for<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if start.elapsed() > limit {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub struct Agent {
+    pub child: Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    stderr_path: PathBuf,
+}
+
+impl Agent {
+    /// Starts `lookout run` with a config text (None = embedded default) and extra args; the
+    /// server listens on a free port.
+    pub fn start(config: Option<&str>, extra: &[&str]) -> Agent {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut cmd = Command::new(bin());
+        cmd.arg("run")
+            .arg("--data-dir")
+            .arg(dir.path().join("state"))
+            .arg("--set")
+            .arg(format!("server.listen=127.0.0.1:{port}"));
+        if let Some(text) = config {
+            let p = dir.path().join("lookout.yaml");
+            std::fs::write(&p, text).unwrap();
+            cmd.arg("--config").arg(p);
+        }
+        cmd.args(extra);
+        let stderr_path = dir.path().join("stderr.log");
+        let err = std::fs::File::create(&stderr_path).unwrap();
+        cmd.stdout(Stdio::null()).stderr(err).env_remove("RUST_LOG");
+        let child = cmd.spawn().unwrap();
+        Agent {
+            child,
+            port,
+            dir,
+            stderr_path,
+        }
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("lookout.yaml")
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    /// Waits for the first answer of /health (any status) and returns the time it took.
+    pub fn wait_ready(&mut self) -> Duration {
+        let t = Instant::now();
+        let port = self.port;
+        let ok = wait_for(Duration::from_secs(20), || http_get(port, "/health"));
+        if ok.is_none() {
+            panic!(
+                "agent did not answer on :{port}; stderr:\n{}",
+                self.stderr()
+            );
+        }
+        t.elapsed()
+    }
+
+    pub fn get(&self, path: &str) -> (u16, String) {
+        http_get(self.port, path)
+            .unwrap_or_else(|| panic!("GET {path} failed; stderr:\n{}", self.stderr()))
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    /// Sends SIGTERM and waits for the exit; returns the exit code.
+    pub fn stop(&mut self) -> i32 {
+        self.signal("TERM");
+        let start = Instant::now();
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s.code().unwrap_or(-1);
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "agent did not stop; stderr:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The Python OTLP receiver (tests/support/otlp_receiver.py), decoding with opentelemetry-proto.
+pub struct Receiver {
+    child: Child,
+    pub port: u16,
+    pub out: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Receiver {
+    pub fn start(port: u16, fail_status: Option<u16>) -> Receiver {
+        require("python3", "apt-get install python3");
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("requests.jsonl");
+        let mut cmd = Command::new("python3");
+        cmd.arg(repo().join("tests/support/otlp_receiver.py"))
+            .arg("--port")
+            .arg(port.to_string())
+            .arg("--out")
+            .arg(&out)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(s) = fail_status {
+            cmd.arg("--status").arg(s.to_string());
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        if !line.starts_with("READY ") {
+            let mut err = String::new();
+            child.stderr.take().unwrap().read_to_string(&mut err).ok();
+            panic!("receiver did not start (pip install opentelemetry-proto zstandard): {err}");
+        }
+        let port = line.trim()["READY ".len()..].parse().unwrap();
+        Receiver {
+            child,
+            port,
+            out,
+            _dir: dir,
+        }
+    }
+
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `lookout` with args; returns (exit code, stdout, stderr). A command still running after
+/// 30 s is killed and the test fails (e.g. an agent that started when it should have refused).
+pub fn lookout(args: &[&str]) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (out_p, err_p) = (dir.path().join("out"), dir.path().join("err"));
+    let mut child = Command::new(bin())
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_p).unwrap())
+        .stderr(std::fs::File::create(&err_p).unwrap())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`lookout {}` did not finish within 30 s", args.join(" "));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    (
+        status.code().unwrap_or(-1),
+        std::fs::read_to_string(out_p).unwrap_or_default(),
+        std::fs::read_to_string(err_p).unwrap_or_default(),
+    )
+}
+
+/// Runs promtool check metrics on a page; returns its combined output on failure.
+pub fn promtool_check(page: &str) -> Result<(), String> {
+    require("promtool", "apt-get install prometheus");
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(page.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    if o.status.success() && text.trim().is_empty() {
+        Ok(())
+    } else {
+        Err(text)
+    }
+}

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""A small OTLP/HTTP receiver for lookout's end-to-end tests.
+
+It decodes every request with the official `opentelemetry-proto` Python package (not lookout's
+code), so a test proves that what lookout sends is valid OTLP. For each request it appends one
+JSON line to --out summarising what it decoded: the path, the Content-Encoding, the number of
+bytes, and for metrics each metric's name, unit, kind, temporality and monotonicity, the data
+point count and the resource attributes. It answers 200 with an empty export response, or
+--status for every request (to simulate a failing backend).
+
+Usage: otlp_receiver.py --port 0 --out FILE [--status 503]
+Prints "READY <port>" on stdout once it listens on 127.0.0.1.
+"""
+import argparse
+import gzip
+import json
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+
+LOCK = threading.Lock()
+
+
+def anyvalue(v):
+    kind = v.WhichOneof("value")
+    return getattr(v, kind) if kind else None
+
+
+def summarize_metrics(req):
+    out = []
+    for rm in req.resource_metrics:
+        res = {kv.key: anyvalue(kv.value) for kv in rm.resource.attributes}
+        for sm in rm.scope_metrics:
+            for m in sm.metrics:
+                kind = m.WhichOneof("data")
+                data = getattr(m, kind)
+                entry = {
+                    "name": m.name,
+                    "unit": m.unit,
+                    "kind": kind,
+                    "points": len(data.data_points),
+                    "scope": sm.scope.name,
+                    "resource": res,
+                }
+                if kind in ("sum", "histogram", "exponential_histogram"):
+                    entry["temporality"] = data.aggregation_temporality
+                if kind == "sum":
+                    entry["monotonic"] = data.is_monotonic
+                values = []
+                for p in data.data_points:
+                    attrs = {kv.key: anyvalue(kv.value) for kv in p.attributes}
+                    if kind in ("sum", "gauge"):
+                        val = p.as_double if p.WhichOneof("value") == "as_double" else p.as_int
+                        values.append({"attrs": attrs, "value": val,
+                                       "start": p.start_time_unix_nano, "time": p.time_unix_nano})
+                entry["values"] = values
+                out.append(entry)
+    return out
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(length)
+        enc = self.headers.get("Content-Encoding", "")
+        record = {"path": self.path, "encoding": enc, "bytes": len(body),
+                  "content_type": self.headers.get("Content-Type", ""),
+                  "api_key": self.headers.get("api-key") is not None}
+        status = self.server.fail_status
+        try:
+            if enc == "gzip":
+                body = gzip.decompress(body)
+            elif enc == "zstd":
+                import zstandard
+                body = zstandard.ZstdDecompressor().decompress(body, max_output_size=64 << 20)
+            if self.path == "/v1/metrics":
+                req = metrics_service_pb2.ExportMetricsServiceRequest()
+                req.ParseFromString(body)
+                record["metrics"] = summarize_metrics(req)
+                resp = metrics_service_pb2.ExportMetricsServiceResponse().SerializeToString()
+            elif self.path == "/v1/logs":
+                req = logs_service_pb2.ExportLogsServiceRequest()
+                req.ParseFromString(body)
+                record["log_records"] = sum(len(s.log_records) for r in req.resource_logs for s in r.scope_logs)
+                resp = logs_service_pb2.ExportLogsServiceResponse().SerializeToString()
+            elif self.path == "/v1/traces":
+                req = trace_service_pb2.ExportTraceServiceRequest()
+                req.ParseFromString(body)
+                record["spans"] = sum(len(s.spans) for r in req.resource_spans for s in r.scope_spans)
+                resp = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
+            else:
+                status, resp = 404, b""
+        except Exception as e:  # a decode failure is exactly what the tests must see
+            record["decode_error"] = repr(e)
+            status, resp = 400, str(e).encode()
+        record["status"] = status or 200
+        with LOCK:
+            with open(self.server.out, "a") as f:
+                f.write(json.dumps(record) + "\n")
+        code = status or 200
+        self.send_response(code)
+        self.send_header("Content-Type", "application/x-protobuf")
+        payload = resp if code == 200 else b"simulated failure"
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--status", type=int, default=0)
+    a = ap.parse_args()
+    srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
+    srv.out = a.out
+    srv.fail_status = a.status
+    print(f"READY {srv.server_address[1]}", flush=True)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
