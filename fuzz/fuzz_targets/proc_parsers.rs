@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, input)) = data.split_first() else {
         return;
     };
-    match selector % 12 {
+    match selector % 16 {
         0 => drop(lookout_proc::parse_stat(input)),
         1 => drop(lookout_proc::parse_meminfo(input)),
         2 => drop(lookout_proc::parse_loadavg(input)),
@@ -22,6 +22,24 @@ fuzz_target!(|data: &[u8]| {
         8 => drop(lookout_proc::parse_socket_count(input)),
         9 => drop(lookout_proc::parse_mountinfo(input)),
         10 => drop(lookout_proc::parse_pid_stat(input)),
-        _ => drop(lookout_proc::parse_pid_state(input)),
+        11 => drop(lookout_proc::parse_pid_state(input)),
+        12 => drop(lookout_proc::parse_pid_status(input)),
+        13 => drop(lookout_proc::parse_pid_io(input)),
+        14 => drop(lookout_proc::container_id_from_cgroup(input)),
+        _ => {
+            // The next byte is the length limit, so short limits and cuts inside characters
+            // are tried as often as long ones.
+            let Some((&max_len, input)) = input.split_first() else {
+                return;
+            };
+            let max_len = usize::from(max_len);
+            let mut out = String::new();
+            let cut = lookout_proc::parse_cmdline(input, max_len, &mut out);
+            assert!(out.len() <= max_len);
+            let mut whole = String::new();
+            assert!(!lookout_proc::parse_cmdline(input, usize::MAX, &mut whole));
+            assert!(whole.starts_with(&out));
+            assert_eq!(cut, whole.len() > max_len);
+        }
     }
 });

@@ -1,4 +1,5 @@
-//! Times each parser alone on the recorded samples (and a synthetic 10k-socket `/proc/net/tcp`).
+//! Times each parser alone on the recorded samples (and a synthetic 10k-socket `/proc/net/tcp`,
+//! and a Docker container's `/proc/<pid>/cgroup`).
 //!
 //! Run with `cargo bench -p lookout-proc`.
 // `criterion_group!` defines an undocumented public function.
@@ -36,11 +37,23 @@ fn synthetic_tcp(sockets: usize) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// The `/proc/<pid>/cgroup` of a process in a Docker container on cgroup v1: the ID is on every
+/// line.
+const DOCKER_CGROUP_V1: &[u8] =
+    b"12:pids:/docker/3f4e9c2b1a0d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f
+11:hugetlb:/docker/3f4e9c2b1a0d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f
+10:net_cls,net_prio:/docker/3f4e9c2b1a0d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f
+9:memory:/docker/3f4e9c2b1a0d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f
+8:cpu,cpuacct:/docker/3f4e9c2b1a0d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f
+1:name=systemd:/docker/3f4e9c2b1a0d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f
+0::/system.slice/containerd.service
+";
+
 /// A benchmark name, its input, and the parser it times.
 type Case = (&'static str, &'static [u8], fn(&[u8]) -> bool);
 
 fn parsers(c: &mut Criterion) {
-    let cases: [Case; 5] = [
+    let cases: [Case; 10] = [
         ("parse_stat", fixture!("stat"), |b| {
             lookout_proc::parse_stat(b).is_ok()
         }),
@@ -56,6 +69,21 @@ fn parsers(c: &mut Criterion) {
         ("parse_mountinfo", fixture!("self/mountinfo"), |b| {
             lookout_proc::parse_mountinfo(b).is_ok()
         }),
+        ("parse_pid_stat", fixture!("2204/stat"), |b| {
+            lookout_proc::parse_pid_stat(b).is_ok()
+        }),
+        ("parse_pid_status", fixture!("2204/status"), |b| {
+            lookout_proc::parse_pid_status(b).is_ok()
+        }),
+        ("parse_pid_io", fixture!("2204/io"), |b| {
+            lookout_proc::parse_pid_io(b).is_ok()
+        }),
+        ("container_id_from_cgroup", fixture!("2204/cgroup"), |b| {
+            lookout_proc::container_id_from_cgroup(b).is_some()
+        }),
+        ("container_id_from_cgroup_docker", DOCKER_CGROUP_V1, |b| {
+            lookout_proc::container_id_from_cgroup(b).is_some()
+        }),
     ];
     for (name, input, parse) in cases {
         let mut group = c.benchmark_group(name);
@@ -63,6 +91,18 @@ fn parsers(c: &mut Criterion) {
         group.bench_function("debian12", |b| b.iter(|| parse(black_box(input))));
         group.finish();
     }
+
+    let cmdline: &[u8] = fixture!("2204/cmdline");
+    let mut group = c.benchmark_group("parse_cmdline");
+    group.throughput(Throughput::Bytes(cmdline.len() as u64));
+    let mut out = String::with_capacity(4096);
+    group.bench_function("debian12", |b| {
+        b.iter(|| lookout_proc::parse_cmdline(black_box(cmdline), 4096, &mut out))
+    });
+    group.bench_function("debian12_cut_at_40", |b| {
+        b.iter(|| lookout_proc::parse_cmdline(black_box(cmdline), 40, &mut out))
+    });
+    group.finish();
 
     let tcp = synthetic_tcp(10_000);
     let mut group = c.benchmark_group("parse_tcp_states");

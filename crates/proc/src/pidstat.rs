@@ -132,6 +132,26 @@ pub fn parse_pid_state(input: &[u8]) -> Result<char, ParseError> {
         .ok_or_else(|| bad("state"))
 }
 
+/// When a process started, in nanoseconds since the Unix epoch: its `starttime` (ticks after
+/// boot, [`PidStat::starttime`]) added to the boot time (seconds since the epoch,
+/// [`Stat::boot_time`](crate::Stat::boot_time)), with `ticks_per_sec` from
+/// [`clock_ticks_per_second`](crate::clock_ticks_per_second) (0 is taken as 100, its fallback).
+///
+/// Exact to the tick, without floating point; saturates at `u64::MAX` (the year 2554). The kernel
+/// gives the boot time in whole seconds, so two readings agree, but each can be off by up to a
+/// second from the true start.
+pub fn start_time_unix_nanos(starttime_ticks: u64, boot_time_secs: u64, ticks_per_sec: u64) -> u64 {
+    const NANOS_PER_SEC: u128 = 1_000_000_000;
+    let ticks_per_sec = if ticks_per_sec == 0 {
+        100
+    } else {
+        ticks_per_sec
+    };
+    let nanos = u128::from(boot_time_secs) * NANOS_PER_SEC
+        + u128::from(starttime_ticks) * NANOS_PER_SEC / u128::from(ticks_per_sec);
+    u64::try_from(nanos).unwrap_or(u64::MAX)
+}
+
 fn bad(field: &str) -> ParseError {
     ParseError::new(format!("bad {field} field"))
 }
@@ -351,6 +371,30 @@ mod tests {
             parse_pid_stat(input.as_bytes()).unwrap_err().message(),
             "bad tpgid field"
         );
+    }
+
+    #[test]
+    fn start_time() {
+        // The fixture's postgres: 3988 ticks after a boot at 1795443679.
+        let pg = parse_pid_stat(&fixture("proc/2204/stat")).unwrap();
+        assert_eq!(
+            start_time_unix_nanos(pg.starttime, 1795443679, 100),
+            1_795_443_718_880_000_000
+        );
+        assert_eq!(start_time_unix_nanos(0, 0, 100), 0);
+        assert_eq!(start_time_unix_nanos(1, 0, 3), 333_333_333, "rounds down");
+        assert_eq!(start_time_unix_nanos(250, 10, 250), 11_000_000_000);
+        assert_eq!(
+            start_time_unix_nanos(250, 10, 0),
+            12_500_000_000,
+            "0 ticks/s is 100"
+        );
+        assert_eq!(start_time_unix_nanos(u64::MAX, u64::MAX, 1), u64::MAX);
+        assert_eq!(
+            start_time_unix_nanos(0, 18_446_744_073, 100),
+            18_446_744_073_000_000_000
+        );
+        assert_eq!(start_time_unix_nanos(0, 18_446_744_074, 100), u64::MAX);
     }
 
     #[test]

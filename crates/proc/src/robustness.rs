@@ -17,9 +17,19 @@ fn parse_all(input: &[u8]) {
     let _ = crate::parse_mountinfo(input);
     let _ = crate::parse_pid_stat(input);
     let _ = crate::parse_pid_state(input);
+    let _ = crate::parse_pid_status(input);
+    let _ = crate::parse_pid_io(input);
+    let _ = crate::container_id_from_cgroup(input);
+    let _ = crate::cmdline::parse_comm(input);
+    let _ = crate::users::parse_passwd(input).count();
+    let mut out = String::new();
+    for max_len in [0, 1, 2, 3, 5, 64, usize::MAX] {
+        crate::parse_cmdline(input, max_len, &mut out);
+        assert!(out.len() <= max_len, "{max_len}: {out:?}");
+    }
 }
 
-const FILES: [&str; 15] = [
+const FILES: [&str; 24] = [
     "proc/stat",
     "proc/meminfo",
     "proc/loadavg",
@@ -35,6 +45,15 @@ const FILES: [&str; 15] = [
     "proc/self/stat",
     "proc/2/stat",
     "proc/2204/stat",
+    "proc/2/status",
+    "proc/2/io",
+    "proc/2/cgroup",
+    "proc/2/comm",
+    "proc/2204/status",
+    "proc/2204/io",
+    "proc/2204/cmdline",
+    "proc/2204/cgroup",
+    "proc/2204/comm",
 ];
 
 #[test]
@@ -97,4 +116,8 @@ fn pure_garbage() {
     parse_all(&b"\\".repeat(1000));
     parse_all(b"1 2 3:4 \\ \\1 \\12 - a b c\n");
     parse_all(&b"9".repeat(10_000));
+    parse_all(&b":".repeat(1000));
+    parse_all(&b"\0".repeat(1000));
+    parse_all(&b"/docker-".repeat(1000));
+    parse_all(b"Name:\t\\\nState:\t\nUid:\t\t\nrchar: \n0::/\n");
 }
