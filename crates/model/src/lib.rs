@@ -13,6 +13,7 @@
 pub mod attr;
 mod batch;
 mod builder;
+pub mod logs;
 pub mod semconv;
 pub mod temporality;
 

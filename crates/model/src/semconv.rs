@@ -34,6 +34,8 @@ pub const SYSTEM_MEMORY_USAGE: &str = "system.memory.usage";
 pub const SYSTEM_MEMORY_UTILIZATION: &str = "system.memory.utilization";
 /// Total memory (Sum, non-monotonic, `By`).
 pub const SYSTEM_MEMORY_LIMIT: &str = "system.memory.limit";
+/// Memory available without swapping, as the kernel estimates it (Sum, non-monotonic, `By`).
+pub const SYSTEM_LINUX_MEMORY_AVAILABLE: &str = "system.linux.memory.available";
 /// Swap usage by state (Sum, non-monotonic, `By`).
 pub const SYSTEM_PAGING_USAGE: &str = "system.paging.usage";
 /// Swap utilization by state (Gauge).
@@ -74,3 +76,37 @@ pub const SYSTEM_UPTIME: &str = "system.uptime";
 pub const SYSTEM_PROCESSES_COUNT: &str = "system.processes.count";
 /// Processes created since boot (Sum, cumulative).
 pub const SYSTEM_PROCESSES_CREATED: &str = "system.processes.created";
+
+/// `process.pid` resource attribute.
+pub const PROCESS_PID: &str = "process.pid";
+/// `process.parent_pid` resource attribute.
+pub const PROCESS_PARENT_PID: &str = "process.parent_pid";
+/// `process.executable.name` resource attribute.
+pub const PROCESS_EXECUTABLE_NAME: &str = "process.executable.name";
+/// `process.executable.path` resource attribute.
+pub const PROCESS_EXECUTABLE_PATH: &str = "process.executable.path";
+/// `process.command_line` resource attribute.
+pub const PROCESS_COMMAND_LINE: &str = "process.command_line";
+/// `process.owner` resource attribute.
+pub const PROCESS_OWNER: &str = "process.owner";
+/// `process.creation.time` resource attribute (ISO 8601).
+pub const PROCESS_CREATION_TIME: &str = "process.creation.time";
+
+/// CPU time by state (Sum, cumulative, `s`).
+pub const PROCESS_CPU_TIME: &str = "process.cpu.time";
+/// CPU utilization as a fraction of the host's CPU capacity, by state (Gauge, `1`).
+pub const PROCESS_CPU_UTILIZATION: &str = "process.cpu.utilization";
+/// Resident memory (Sum, non-monotonic, `By`).
+pub const PROCESS_MEMORY_USAGE: &str = "process.memory.usage";
+/// Virtual memory (Sum, non-monotonic, `By`).
+pub const PROCESS_MEMORY_VIRTUAL: &str = "process.memory.virtual";
+/// Threads (Sum, non-monotonic).
+pub const PROCESS_THREADS: &str = "process.threads";
+/// Open file descriptors (Sum, non-monotonic).
+pub const PROCESS_OPEN_FILE_DESCRIPTORS: &str = "process.open_file_descriptors";
+/// Disk bytes by direction (Sum, cumulative, `By`).
+pub const PROCESS_DISK_IO: &str = "process.disk.io";
+/// Context switches by type (Sum, cumulative).
+pub const PROCESS_CONTEXT_SWITCHES: &str = "process.context_switches";
+/// Page faults by type (Sum, cumulative).
+pub const PROCESS_PAGING_FAULTS: &str = "process.paging.faults";

@@ -108,6 +108,7 @@ pub struct ComponentStats {
     health_threshold: Mutex<Duration>,
     health: Mutex<Health>,
     drop_episode: Mutex<bool>,
+    gauges: Mutex<Vec<(&'static str, &'static str, f64)>>,
 }
 
 /// A point-in-time copy of a component's stats, for `/status` and the CLI.
@@ -165,7 +166,24 @@ impl ComponentStats {
             health_threshold: Mutex::new(health_threshold),
             health: Mutex::new(Health::default()),
             drop_episode: Mutex::new(false),
+            gauges: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Sets a component-specific gauge, exposed on `/metrics` as `name{component_id}` with
+    /// `help` (e.g. `lookout_process_unreadable`).
+    pub fn set_gauge(&self, name: &'static str, help: &'static str, value: f64) {
+        if let Ok(mut g) = self.gauges.lock() {
+            match g.iter_mut().find(|(n, _, _)| *n == name) {
+                Some(e) => e.2 = value,
+                None => g.push((name, help, value)),
+            }
+        }
+    }
+
+    /// The component-specific gauges: (name, help, value).
+    pub fn gauges(&self) -> Vec<(&'static str, &'static str, f64)> {
+        self.gauges.lock().map(|g| g.clone()).unwrap_or_default()
     }
 
     /// Records a success: ends a failing streak (logging one line if there was one).
