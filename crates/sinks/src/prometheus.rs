@@ -159,6 +159,24 @@ fn labels(attrs: &[KeyValue]) -> String {
         .join(",")
 }
 
+/// Resource attributes that identify a series within one host (a process, a service, a
+/// roll-up group) become labels; the host-level ones (`host.*`, `os.*`, user attributes) go on
+/// `target_info` once. Long descriptive ones (command line, executable path) stay out of labels.
+pub fn is_promoted(key: &str) -> bool {
+    matches!(
+        key,
+        "process.pid"
+            | "process.parent_pid"
+            | "process.executable.name"
+            | "process.owner"
+            | "service.name"
+            | "service.instance.id"
+            | "container.id"
+            | "lookout.process.group.kind"
+            | "lookout.process.group.name"
+    )
+}
+
 fn number(p: &NumberDataPoint) -> Option<f64> {
     match p.value? {
         number_data_point::Value::AsDouble(d) => Some(d),
@@ -185,14 +203,31 @@ impl Exposition {
         let now = Instant::now();
         let mut n = 0;
         for rm in &req.resource_metrics {
+            let mut promoted: Vec<KeyValue> = Vec::new();
             if let Some(r) = &rm.resource {
-                if self.target_info.is_empty() {
+                promoted.extend(
+                    r.attributes
+                        .iter()
+                        .filter(|kv| is_promoted(&kv.key))
+                        .cloned(),
+                );
+                // the host resource (nothing promoted) describes the target, once
+                if promoted.is_empty() && self.target_info.is_empty() {
                     for kv in &r.attributes {
                         self.target_info
                             .insert(sanitize(&kv.key, false), value_to_string(kv.value.as_ref()));
                     }
                 }
             }
+            let with_resource = |attrs: &[KeyValue]| -> String {
+                if promoted.is_empty() {
+                    labels(attrs)
+                } else {
+                    let mut all = promoted.clone();
+                    all.extend_from_slice(attrs);
+                    labels(&all)
+                }
+            };
             for sm in &rm.scope_metrics {
                 for m in &sm.metrics {
                     match &m.data {
@@ -208,7 +243,7 @@ impl Exposition {
                             for p in &g.data_points {
                                 if let Some(v) = number(p) {
                                     fam.series.insert(
-                                        labels(&p.attributes),
+                                        with_resource(&p.attributes),
                                         (SeriesValue::Number(v), now),
                                     );
                                     n += 1;
@@ -230,7 +265,7 @@ impl Exposition {
                             );
                             for p in &s.data_points {
                                 let Some(v) = number(p) else { continue };
-                                let key = labels(&p.attributes);
+                                let key = with_resource(&p.attributes);
                                 let value = match (delta, fam.series.get(&key)) {
                                     (true, Some((SeriesValue::Number(prev), _))) => prev + v,
                                     _ => v,
@@ -251,7 +286,7 @@ impl Exposition {
                                 false,
                             );
                             for p in &h.data_points {
-                                let key = labels(&p.attributes);
+                                let key = with_resource(&p.attributes);
                                 let v = histogram_value(
                                     p,
                                     if delta {
@@ -408,6 +443,10 @@ impl Sink for PrometheusSink {
         Box::pin(async move {
             while let Some(ev) = cx.recv().await {
                 let t = Instant::now();
+                if ev.signal() != lookout_model::Signal::Metrics {
+                    // logs and traces have no Prometheus form; they are not this sink's to count
+                    continue;
+                }
                 let taken = self.state.lock().map(|mut s| s.apply(&ev)).unwrap_or(0);
                 let dropped = ev.item_count().saturating_sub(taken);
                 cx.stats.sent_items.fetch_add(taken as u64, Relaxed);
@@ -476,6 +515,42 @@ mod tests {
         assert!(page.contains("system_cpu_load_average_1m 0.25"));
         assert!(e.render(Duration::ZERO).starts_with("# HELP target_info"));
         assert!(!e.render(Duration::ZERO).contains("system_cpu"));
+    }
+
+    #[test]
+    fn process_resources_become_labels() {
+        let mut e = Exposition::default();
+        for pid in [10, 11] {
+            let mut b = MetricsBuilder::new(
+                vec![
+                    attr::str("host.name", "h"),
+                    attr::int("process.pid", pid),
+                    attr::str("process.command_line", "x y"),
+                ],
+                "s",
+                "1",
+            );
+            b.sum("process.memory.usage", "By", "", Monotonic::No)
+                .point_i64(1, 2, pid * 100, &[]);
+            e.apply(&Batch::Metrics(b.finish()));
+        }
+        let page = e.render(Duration::from_secs(60));
+        assert!(
+            page.contains("process_memory_usage_bytes{process_pid=\"10\"} 1000"),
+            "{page}"
+        );
+        assert!(
+            page.contains("process_memory_usage_bytes{process_pid=\"11\"} 1100"),
+            "{page}"
+        );
+        assert!(
+            !page.contains("target_info"),
+            "process resources do not describe the target: {page}"
+        );
+        assert!(
+            !page.contains("command_line"),
+            "long attributes stay out of labels: {page}"
+        );
     }
 
     #[test]
