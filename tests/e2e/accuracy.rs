@@ -104,6 +104,12 @@ fn memory_agrees_with_free() {
         "total {limit} vs free {}",
         mem[0]
     );
+    let available = points(last, "system.linux.memory.available")[0].1;
+    assert!(
+        within(available, mem[5], 1.0),
+        "available {available} vs free {}",
+        mem[5]
+    );
     let free_state = value_where(last, "system.memory.usage", "state", "free");
     assert!(
         within(free_state, mem[2], 5.0) || (free_state - mem[2]).abs() < 64e6,

@@ -744,4 +744,13 @@ fn memory(b: &mut MetricsBuilder, m: &MemInfo, t: Times) {
         Monotonic::No,
     )
     .point_i64(t.start, t.now, int(m.total), &[]);
+    if let Some(available) = m.available {
+        b.sum(
+            SYSTEM_LINUX_MEMORY_AVAILABLE,
+            "By",
+            "Memory available for new work without swapping (MemAvailable).",
+            Monotonic::No,
+        )
+        .point_i64(t.start, t.now, int(available), &[]);
+    }
 }

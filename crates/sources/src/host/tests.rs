@@ -175,8 +175,14 @@ fn memory_as_free_counts_it() {
         [
             SYSTEM_MEMORY_USAGE,
             SYSTEM_MEMORY_UTILIZATION,
-            SYSTEM_MEMORY_LIMIT
+            SYSTEM_MEMORY_LIMIT,
+            SYSTEM_LINUX_MEMORY_AVAILABLE
         ]
+    );
+    // MemAvailable of the fixture
+    assert_eq!(
+        get(r, SYSTEM_LINUX_MEMORY_AVAILABLE, &[]),
+        23_965_104.0 * KIB
     );
 }
 
@@ -545,6 +551,7 @@ fn every_metric_has_its_semantic_convention_shape() {
         (SYSTEM_MEMORY_USAGE, "By", Some(false), true),
         (SYSTEM_MEMORY_UTILIZATION, "1", None, false),
         (SYSTEM_MEMORY_LIMIT, "By", Some(false), true),
+        (SYSTEM_LINUX_MEMORY_AVAILABLE, "By", Some(false), true),
         (SYSTEM_PAGING_USAGE, "By", Some(false), true),
         (SYSTEM_PAGING_UTILIZATION, "1", None, false),
         (SYSTEM_PAGING_FAULTS, "{fault}", Some(true), true),
@@ -909,6 +916,7 @@ mod pipeline {
                     h.clone(),
                     cx.resource.clone(),
                 )?)),
+                other => Err(format!("not in this test: {other:?}")),
             }
         }
         fn processor(
