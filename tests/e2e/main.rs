@@ -6,6 +6,7 @@
 //! - `accuracy`: collected values against independent readers;
 //! - `otlp`: the OTLP/HTTP exporter against a Python receiver; health transitions; SIGTERM;
 //! - `invalid_configs`: every file in tests/invalid_configs gives its one error, exit 2;
+//! - `processes`: process telemetry against ps, real children, 1,000 processes, non-root;
 //! - `cli`: status, diagnose, config show/validate, version, completions;
 //! - `reload`: SIGHUP.
 #![allow(clippy::unwrap_used)]
@@ -16,5 +17,6 @@ mod accuracy;
 mod cli;
 mod invalid_configs;
 mod otlp;
+mod processes;
 mod reload;
 mod startup;

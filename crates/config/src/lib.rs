@@ -149,7 +149,7 @@ fn type_of<'a>(id_node: &Node, body: &'a Node, section: &str) -> Result<&'a str,
                 id_node.as_str().unwrap_or_default()
             ),
             Some(match section {
-                "sources" => "add `type: host_metrics`",
+                "sources" => "add `type: host_metrics` or `type: process_metrics`",
                 "processors" => "add `type: resource`",
                 _ => "add `type:` with one of otlp_http, prometheus, file",
             }),
@@ -225,7 +225,35 @@ fn build(root: &Node) -> Result<Config, ConfigError> {
                     }
                     SourceKind::HostMetrics(c)
                 }
-                other => return Err(unknown_type(other, &body, &["host_metrics"])),
+                "process_metrics" => {
+                    let c: ProcessMetricsConfig = typed(&body, k)?;
+                    for (key, min) in [("interval", 100u64), ("lifecycle_interval", 100)] {
+                        let d = if key == "interval" {
+                            c.interval
+                        } else {
+                            c.lifecycle_interval
+                        };
+                        if d.0 < std::time::Duration::from_millis(min) {
+                            let m = body
+                                .get(key)
+                                .map(|n| n.mark.clone())
+                                .unwrap_or(body.mark.clone());
+                            return Err(ConfigError::at(
+                                &m,
+                                format!("{key} {d} is too short"),
+                                Some("use at least 100ms"),
+                            ));
+                        }
+                    }
+                    SourceKind::ProcessMetrics(c)
+                }
+                other => {
+                    return Err(unknown_type(
+                        other,
+                        &body,
+                        &["host_metrics", "process_metrics"],
+                    ))
+                }
             };
             sources.push(SourceConfig { id, kind });
         }

@@ -170,6 +170,8 @@ pub struct SourceConfig {
 pub enum SourceKind {
     /// `host_metrics`: CPU, memory, disks, filesystems, network... from /proc and statvfs.
     HostMetrics(HostMetricsConfig),
+    /// `process_metrics`: top-N processes, roll-ups, services and lifecycle events from /proc.
+    ProcessMetrics(ProcessMetricsConfig),
 }
 
 impl SourceKind {
@@ -177,6 +179,7 @@ impl SourceKind {
     pub fn type_name(&self) -> &'static str {
         match self {
             SourceKind::HostMetrics(_) => "host_metrics",
+            SourceKind::ProcessMetrics(_) => "process_metrics",
         }
     }
 }
@@ -309,6 +312,81 @@ pub struct FilesystemConfig {
     /// Also report pseudo filesystems (proc, sysfs, tmpfs, cgroup...), excluded by default.
     #[serde(default)]
     pub include_pseudo: bool,
+}
+
+/// `process_metrics` source settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessMetricsConfig {
+    /// Full scan interval (metrics).
+    #[serde(default = "default_interval")]
+    pub interval: Duration,
+    /// How many processes to report by CPU and by memory (the union is reported).
+    #[serde(default = "default_top_n")]
+    pub top_n: usize,
+    /// Executable names to consider (globs); the others are only rolled up.
+    #[serde(default)]
+    pub names: Filter,
+    /// Executable names always reported, whatever their rank (globs).
+    #[serde(default)]
+    pub always_include: Vec<crate::types::Pattern>,
+    /// Processes not reported are rolled up by executable name; the names beyond this many
+    /// (by CPU, then memory) go into one `other` group.
+    #[serde(default = "default_rollup_groups")]
+    pub rollup_groups: usize,
+    /// Longest command line kept (bytes).
+    #[serde(default = "default_cmdline_max")]
+    pub command_line_max: usize,
+    /// Where procfs is mounted (e.g. `/host/proc` in a container).
+    #[serde(default = "default_proc")]
+    pub proc_path: PathBuf,
+    /// Where the host's /etc is (for user names), e.g. `/host/etc` in a container.
+    #[serde(default = "default_etc")]
+    pub etc_path: PathBuf,
+    /// Extra service attribution rules: service name → executable name globs. They are tried
+    /// before the built-in table.
+    #[serde(default)]
+    pub services: BTreeMap<String, Vec<crate::types::Pattern>>,
+    /// Emit process start/exit events (as logs), from a cheap scan of /proc's directory names.
+    #[serde(default = "yes")]
+    pub lifecycle_events: bool,
+    /// How often the start/exit scan runs.
+    #[serde(default = "default_lifecycle_interval")]
+    pub lifecycle_interval: Duration,
+}
+
+fn default_top_n() -> usize {
+    10
+}
+fn default_rollup_groups() -> usize {
+    20
+}
+fn default_cmdline_max() -> usize {
+    1024
+}
+fn default_etc() -> PathBuf {
+    PathBuf::from("/etc")
+}
+fn default_lifecycle_interval() -> Duration {
+    Duration::from_secs(1)
+}
+
+impl Default for ProcessMetricsConfig {
+    fn default() -> Self {
+        ProcessMetricsConfig {
+            interval: default_interval(),
+            top_n: default_top_n(),
+            names: Filter::default(),
+            always_include: Vec::new(),
+            rollup_groups: default_rollup_groups(),
+            command_line_max: default_cmdline_max(),
+            proc_path: default_proc(),
+            etc_path: default_etc(),
+            services: BTreeMap::new(),
+            lifecycle_events: true,
+            lifecycle_interval: default_lifecycle_interval(),
+        }
+    }
 }
 
 /// A configured processor.

@@ -72,6 +72,7 @@ pub fn to_json(config: &Config) -> Value {
     for s in &config.sources {
         let body = match &s.kind {
             SourceKind::HostMetrics(c) => serde_json::to_value(c),
+            SourceKind::ProcessMetrics(c) => serde_json::to_value(c),
         };
         sources.insert(
             s.id.clone(),

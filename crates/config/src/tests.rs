@@ -58,7 +58,9 @@ fn embedded_default_is_valid() {
 fn full_config_types() {
     let c = load_text(FULL).unwrap();
     assert_eq!(c.settings.log.level, LogLevel::Debug);
-    let SourceKind::HostMetrics(h) = &c.sources[0].kind;
+    let SourceKind::HostMetrics(h) = &c.sources[0].kind else {
+        panic!("not host_metrics")
+    };
     assert_eq!(h.interval, Duration::from_secs(2));
     assert_eq!(
         h.collectors,
@@ -98,7 +100,9 @@ fn set_overrides_apply() {
         &env,
     )
     .unwrap();
-    let SourceKind::HostMetrics(h) = &c.sources[0].kind;
+    let SourceKind::HostMetrics(h) = &c.sources[0].kind else {
+        panic!("not host_metrics")
+    };
     assert_eq!(h.interval, Duration::from_secs(5));
     assert_eq!(c.settings.server.listen.port(), 1);
     let e = load_str("t", FULL, &["sources.host.interval=5x".into()], &env).unwrap_err();

@@ -15,6 +15,13 @@ impl Factory for AgentFactory {
             SourceKind::HostMetrics(c) => Ok(Box::new(
                 lookout_sources::host::HostMetricsSource::new(c.clone(), cx.resource.clone())?,
             )),
+            SourceKind::ProcessMetrics(c) => {
+                Ok(Box::new(lookout_sources::ProcessMetricsSource::new(
+                    c.clone(),
+                    cx.resource.clone(),
+                    &cx.routes,
+                )?))
+            }
         }
     }
 

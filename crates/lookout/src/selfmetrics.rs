@@ -119,6 +119,23 @@ pub fn render(
         let _ = writeln!(o, "{name}_sum{{component_id=\"{id}\"}} {sum}");
         let _ = writeln!(o, "{name}_count{{component_id=\"{id}\"}} {count}");
     }
+    // component-specific gauges, grouped by name
+    let mut names: Vec<(&str, &str)> = Vec::new();
+    for s in &comps {
+        for (n, h, _) in s.gauges() {
+            if !names.iter().any(|(x, _)| *x == n) {
+                names.push((n, h));
+            }
+        }
+    }
+    for (n, h) in names {
+        let _ = writeln!(o, "# HELP {n} {h}\n# TYPE {n} gauge");
+        for s in &comps {
+            if let Some((_, _, v)) = s.gauges().into_iter().find(|(x, _, _)| *x == n) {
+                let _ = writeln!(o, "{n}{{component_id=\"{}\"}} {v}", esc(&s.id));
+            }
+        }
+    }
     let _ = writeln!(o, "# HELP lookout_config_reloads_total Configuration reloads by result.\n# TYPE lookout_config_reloads_total counter");
     let _ = writeln!(
         o,

@@ -10,9 +10,11 @@
 #![deny(missing_docs)]
 
 pub mod host;
+pub mod process;
 pub mod resource;
 
 pub use host::{Collection, CollectorError, HostMetricsSource};
+pub use process::ProcessMetricsSource;
 pub use resource::detect_host_resource;
 
 #[cfg(test)]

@@ -386,6 +386,7 @@ pub fn main(g: &Global, json: bool) -> anyhow::Result<ExitCode> {
                 .iter()
                 .map(|s| match &s.kind {
                     SourceKind::HostMetrics(h) => h.proc_path.clone(),
+                    SourceKind::ProcessMetrics(p) => p.proc_path.clone(),
                 })
                 .next()
         })

@@ -2,8 +2,9 @@
 
 mod config_cmd;
 mod diagnose;
+mod processes;
 pub mod run;
-mod status;
+pub mod status;
 
 use clap::{Args as ClapArgs, CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
@@ -75,6 +76,27 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Show the top processes (from the running agent, or two quick local samples).
+    Processes {
+        /// How many processes by CPU and by memory.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// Sort order.
+        #[arg(long, default_value = "cpu", value_parser = ["cpu", "mem", "io"])]
+        sort: String,
+        /// Show parent/child relationships.
+        #[arg(long)]
+        tree: bool,
+        /// Machine-readable output (the whole snapshot).
+        #[arg(long)]
+        json: bool,
+        /// Sample locally even if an agent is running.
+        #[arg(long)]
+        local: bool,
+        /// Time between the two local samples, in milliseconds.
+        #[arg(long, default_value_t = 500)]
+        sample_ms: u64,
+    },
     /// Print the version.
     Version {
         /// Machine-readable output.
@@ -115,6 +137,24 @@ pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
             ConfigAction::Validate { file } => config_cmd::validate(&g, file),
             ConfigAction::Show { json } => config_cmd::show(&g, json),
         },
+        Command::Processes {
+            top,
+            sort,
+            tree,
+            json,
+            local,
+            sample_ms,
+        } => processes::main(
+            &g,
+            processes::Options {
+                top,
+                sort,
+                tree,
+                json,
+                local,
+                sample_ms,
+            },
+        ),
         Command::Version { json } => {
             let v = env!("CARGO_PKG_VERSION");
             if json {
