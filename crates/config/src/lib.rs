@@ -305,6 +305,31 @@ fn build(root: &Node) -> Result<Config, ConfigError> {
                             None,
                         ));
                     }
+                    if b.kind == BufferType::Memory && b.when_full == WhenFull::DropOldest {
+                        let m = v
+                            .get("when_full")
+                            .map(|n| n.mark.clone())
+                            .unwrap_or(v.mark.clone());
+                        return Err(ConfigError::at(
+                            &m,
+                            "when_full: drop_oldest needs a disk buffer",
+                            Some("add `type: disk` to the buffer, or use drop_newest or block"),
+                        ));
+                    }
+                    if b.kind == BufferType::Disk && b.max_bytes < 1024 * 1024 {
+                        let m = v
+                            .get("max_bytes")
+                            .map(|n| n.mark.clone())
+                            .unwrap_or(v.mark.clone());
+                        return Err(ConfigError::at(
+                            &m,
+                            format!(
+                                "buffer.max_bytes {} is too small for a disk buffer",
+                                b.max_bytes
+                            ),
+                            Some("use at least 1048576 (1 MiB)"),
+                        ));
+                    }
                     b
                 }
                 None => BufferConfig::default(),
@@ -313,7 +338,7 @@ fn build(root: &Node) -> Result<Config, ConfigError> {
                 "otlp_http" => {
                     let c: OtlpHttpConfig = typed(&body, k)?;
                     check_headers(&c, &body)?;
-                    SinkKind::OtlpHttp(c)
+                    SinkKind::OtlpHttp(Box::new(c))
                 }
                 "prometheus" => {
                     let c: PrometheusConfig = typed(&body, k)?;

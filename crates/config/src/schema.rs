@@ -445,7 +445,7 @@ pub struct SinkConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SinkKind {
     /// `otlp_http`: OTLP/HTTP protobuf exporter.
-    OtlpHttp(OtlpHttpConfig),
+    OtlpHttp(Box<OtlpHttpConfig>),
     /// `prometheus`: exposition on the agent's HTTP server.
     Prometheus(PrometheusConfig),
     /// `file`: OTLP/JSON lines.
@@ -472,18 +472,68 @@ pub enum WhenFull {
     DropNewest,
     /// Wait: back-pressure reaches the sources.
     Block,
+    /// Disk buffers only: delete the oldest queued batches to make room (counted).
+    DropOldest,
 }
 
-/// The in-memory buffer in front of a sink.
+/// Where a sink's buffer lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BufferType {
+    /// In memory: lost on a crash, bounded by `max_batches`.
+    #[default]
+    Memory,
+    /// A write-ahead log in the data directory: survives crashes and restarts.
+    Disk,
+}
+
+/// When a disk buffer calls `fsync`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FsyncMode {
+    /// After every batch: nothing accepted is lost on power failure.
+    Always,
+    /// Every `fsync_interval`: up to one interval of accepted batches can be lost on power failure.
+    #[default]
+    Interval,
+    /// Only when a segment is full and at shutdown: what the page cache held can be lost.
+    Never,
+}
+
+/// The buffer in front of a sink.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BufferConfig {
-    /// Maximum batches held.
+    /// `memory` or `disk`.
+    #[serde(default, rename = "type")]
+    pub kind: BufferType,
+    /// Memory buffer: maximum batches held.
     #[serde(default = "default_max_batches")]
     pub max_batches: usize,
-    /// What to do when full.
+    /// Disk buffer: maximum bytes on disk.
+    #[serde(default = "default_max_bytes")]
+    pub max_bytes: u64,
+    /// Disk buffer: batches older than this are dropped (counted) instead of sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<Duration>,
+    /// Disk buffer: fsync policy.
+    #[serde(default)]
+    pub fsync: FsyncMode,
+    /// Disk buffer: the interval for `fsync: interval`.
+    #[serde(default = "default_fsync_interval")]
+    pub fsync_interval: Duration,
+    /// What to do when full: `drop_newest` (default for memory), `block`, or `drop_oldest`
+    /// (disk only).
     #[serde(default)]
     pub when_full: WhenFull,
+}
+
+fn default_max_bytes() -> u64 {
+    256 * 1024 * 1024
+}
+
+fn default_fsync_interval() -> Duration {
+    Duration::from_millis(500)
 }
 
 fn default_max_batches() -> usize {
@@ -493,7 +543,12 @@ fn default_max_batches() -> usize {
 impl Default for BufferConfig {
     fn default() -> Self {
         BufferConfig {
+            kind: BufferType::Memory,
             max_batches: default_max_batches(),
+            max_bytes: default_max_bytes(),
+            max_age: None,
+            fsync: FsyncMode::default(),
+            fsync_interval: default_fsync_interval(),
             when_full: WhenFull::default(),
         }
     }
@@ -546,9 +601,71 @@ pub struct RetryConfig {
     /// Longest wait.
     #[serde(default = "default_max_backoff")]
     pub max_backoff: Duration,
-    /// Give a batch up (counted as dropped) after retrying this long.
+    /// Give a batch up (counted as dropped) after retrying this long. With a disk buffer the
+    /// default is to retry until `buffer.max_age`.
     #[serde(default = "default_max_elapsed")]
     pub max_elapsed: Duration,
+    /// Give a batch up after this many attempts (0 = no limit).
+    #[serde(default)]
+    pub max_attempts: u32,
+}
+
+/// Circuit breaker per endpoint: after `failures` consecutive failed requests the circuit
+/// opens and no request is sent for `open_for`; then one probe is let through (half-open):
+/// success closes it, failure opens it again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CircuitConfig {
+    /// Consecutive failures that open the circuit (0 disables the breaker).
+    #[serde(default = "default_failures")]
+    pub failures: u32,
+    /// How long the circuit stays open before a probe.
+    #[serde(default = "default_open_for")]
+    pub open_for: Duration,
+}
+
+fn default_failures() -> u32 {
+    5
+}
+fn default_open_for() -> Duration {
+    Duration::from_secs(30)
+}
+
+impl Default for CircuitConfig {
+    fn default() -> Self {
+        CircuitConfig {
+            failures: default_failures(),
+            open_for: default_open_for(),
+        }
+    }
+}
+
+/// How incoming batches are merged into requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchConfig {
+    /// Most items (points, records, spans) per request.
+    #[serde(default = "default_batch_events")]
+    pub max_events: usize,
+    /// Longest wait for more data before a partial request is sent.
+    #[serde(default = "default_batch_timeout")]
+    pub timeout: Duration,
+}
+
+fn default_batch_events() -> usize {
+    8192
+}
+fn default_batch_timeout() -> Duration {
+    Duration::from_millis(200)
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        BatchConfig {
+            max_events: default_batch_events(),
+            timeout: default_batch_timeout(),
+        }
+    }
 }
 
 fn default_initial_backoff() -> Duration {
@@ -567,6 +684,7 @@ impl Default for RetryConfig {
             initial_backoff: default_initial_backoff(),
             max_backoff: default_max_backoff(),
             max_elapsed: default_max_elapsed(),
+            max_attempts: 0,
         }
     }
 }
@@ -589,9 +707,16 @@ pub struct OtlpHttpConfig {
     /// Temporality of monotonic sums.
     #[serde(default)]
     pub temporality: Temporality,
-    /// Largest request body before compression is considered (New Relic: 1 MB).
-    #[serde(default = "default_max_request")]
-    pub max_request_bytes: usize,
+    /// Largest request body (New Relic: 1 MB; the default 5 MB suits most OTLP backends, and
+    /// New Relic endpoints get 1 MB automatically).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_request_bytes: Option<usize>,
+    /// Merging of incoming batches into requests.
+    #[serde(default)]
+    pub batch: BatchConfig,
+    /// Circuit breaker.
+    #[serde(default)]
+    pub circuit: CircuitConfig,
     /// Attribute limits.
     #[serde(default)]
     pub limits: Limits,
@@ -605,9 +730,6 @@ pub struct OtlpHttpConfig {
 
 fn default_timeout() -> Duration {
     Duration::from_secs(10)
-}
-fn default_max_request() -> usize {
-    1_000_000
 }
 fn default_health_threshold() -> Duration {
     Duration::from_secs(60)
