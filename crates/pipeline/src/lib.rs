@@ -11,6 +11,7 @@
 //! sinks publish pages through [`Routes`], served by the agent's HTTP server.
 #![deny(missing_docs)]
 
+mod buffer;
 mod routes;
 pub mod stats;
 pub mod testkit;

@@ -99,6 +99,12 @@ pub struct ComponentStats {
     pub dropped_items: AtomicU64,
     /// Errors (failed reads, failed deliveries).
     pub errors: AtomicU64,
+    /// Items whose delivery was attempted again after a failure.
+    pub retried_items: AtomicU64,
+    /// Items moved to the dead-letter directory.
+    pub dead_lettered_items: AtomicU64,
+    /// Bytes delivered (request bodies as sent).
+    pub sent_bytes: AtomicU64,
     /// Batches in the buffer in front of a sink.
     pub buffer_depth: AtomicU64,
     /// Capacity of that buffer.
@@ -129,6 +135,14 @@ pub struct ComponentSnapshot {
     pub dropped_items: u64,
     /// Errors.
     pub errors: u64,
+    /// Items retried.
+    pub retried_items: u64,
+    /// Items dead-lettered.
+    pub dead_lettered_items: u64,
+    /// Bytes delivered.
+    pub sent_bytes: u64,
+    /// Component-specific gauges (queue depth in events and bytes, circuit state...).
+    pub gauges: std::collections::BTreeMap<String, f64>,
     /// Buffer depth (batches).
     pub buffer_depth: u64,
     /// Whether the component is healthy.
@@ -160,6 +174,9 @@ impl ComponentStats {
             sent_items: AtomicU64::new(0),
             dropped_items: AtomicU64::new(0),
             errors: AtomicU64::new(0),
+            retried_items: AtomicU64::new(0),
+            dead_lettered_items: AtomicU64::new(0),
+            sent_bytes: AtomicU64::new(0),
             buffer_depth: AtomicU64::new(0),
             buffer_capacity: AtomicU64::new(0),
             latency: Histogram::default(),
@@ -311,6 +328,14 @@ impl ComponentStats {
             sent_items: self.sent_items.load(Relaxed),
             dropped_items: self.dropped_items.load(Relaxed),
             errors: self.errors.load(Relaxed),
+            retried_items: self.retried_items.load(Relaxed),
+            dead_lettered_items: self.dead_lettered_items.load(Relaxed),
+            sent_bytes: self.sent_bytes.load(Relaxed),
+            gauges: self
+                .gauges()
+                .into_iter()
+                .map(|(n, _, v)| (n.to_string(), v))
+                .collect(),
             buffer_depth: self.buffer_depth.load(Relaxed),
             healthy,
             failing,
@@ -327,6 +352,7 @@ impl ComponentStats {
 pub struct Registry {
     inner: Arc<RwLock<HashMap<String, Arc<ComponentStats>>>>,
     order: Arc<RwLock<Vec<String>>>,
+    queues: Arc<Mutex<HashMap<std::path::PathBuf, Arc<crate::buffer::DiskShared>>>>,
 }
 
 impl Registry {
@@ -366,6 +392,26 @@ impl Registry {
             map.retain(|k, _| ids.contains(k));
             order.retain(|k| ids.contains(k));
         }
+    }
+
+    /// The disk queue in `dir`, opened (and recovered) the first time, then shared across
+    /// reloads so its lock and its reader position carry over.
+    pub(crate) fn disk_queue(
+        &self,
+        dir: &std::path::Path,
+        cfg: &lookout_config::BufferConfig,
+        sink: &str,
+    ) -> Result<Arc<crate::buffer::DiskShared>, String> {
+        let mut q = self
+            .queues
+            .lock()
+            .map_err(|_| "queue table poisoned".to_string())?;
+        if let Some(s) = q.get(dir) {
+            return Ok(s.clone());
+        }
+        let shared = crate::buffer::open(dir, cfg, sink)?;
+        q.insert(dir.to_path_buf(), shared.clone());
+        Ok(shared)
     }
 
     /// Every component's stats, in registration order.

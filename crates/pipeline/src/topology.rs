@@ -101,7 +101,9 @@ impl Output {
         for t in &self.targets {
             let delivered = match t.policy {
                 WhenFull::Block => t.tx.send(event.clone()).await.is_ok(),
-                WhenFull::DropNewest => match t.tx.try_send(event.clone()) {
+                // drop_oldest is a disk-buffer policy (applied by its writer); on a channel it
+                // behaves as drop_newest
+                WhenFull::DropNewest | WhenFull::DropOldest => match t.tx.try_send(event.clone()) {
                     Ok(()) => {
                         t.stats.end_drop_episode();
                         true
@@ -139,10 +141,18 @@ pub struct SourceContext {
     pub stats: Arc<ComponentStats>,
 }
 
+pub(crate) enum Input {
+    Memory(mpsc::Receiver<Event>),
+    Disk(crate::buffer::DiskInput),
+}
+
 /// What a running sink gets.
 pub struct SinkContext {
-    input: mpsc::Receiver<Event>,
+    input: Input,
     capacity: usize,
+    /// Fires when the agent starts stopping. A sink with a durable (disk) buffer may stop at
+    /// once: what it has not delivered stays queued for the next run.
+    pub stop: Shutdown,
     /// Fires when the shutdown grace period is over: stop retrying, count what is left as
     /// dropped, and return.
     pub abort: Shutdown,
@@ -157,30 +167,59 @@ impl SinkContext {
         abort: Shutdown,
         stats: Arc<ComponentStats>,
     ) -> Self {
+        let (_, stop) = Shutdown::new();
         SinkContext {
-            input,
+            input: Input::Memory(input),
             capacity,
+            stop,
             abort,
             stats,
         }
     }
 
-    /// The next batch, or `None` once every producer has stopped and the buffer is empty.
+    /// The next batch. `None` once every producer has stopped and a memory buffer is empty,
+    /// or, for a disk buffer, once the agent is stopping (the rest stays on disk).
     pub async fn recv(&mut self) -> Option<Event> {
-        let ev = self.input.recv().await;
-        self.stats
-            .buffer_depth
-            .store(self.input.len() as u64, Relaxed);
-        ev
+        match &mut self.input {
+            Input::Memory(rx) => {
+                let ev = rx.recv().await;
+                self.stats.buffer_depth.store(rx.len() as u64, Relaxed);
+                ev
+            }
+            Input::Disk(d) => {
+                let ev = d.recv(&mut self.stop, &self.stats).await;
+                crate::buffer::publish(&d.shared, &self.stats);
+                ev
+            }
+        }
     }
 
-    /// Takes a batch if one is waiting, without blocking.
+    /// Takes a batch if one is waiting in a memory buffer, without blocking (disk buffers:
+    /// always None; use `recv`).
     pub fn try_recv(&mut self) -> Option<Event> {
-        let ev = self.input.try_recv().ok();
-        self.stats
-            .buffer_depth
-            .store(self.input.len() as u64, Relaxed);
-        ev
+        match &mut self.input {
+            Input::Memory(rx) => {
+                let ev = rx.try_recv().ok();
+                self.stats.buffer_depth.store(rx.len() as u64, Relaxed);
+                ev
+            }
+            Input::Disk(_) => None,
+        }
+    }
+
+    /// Acknowledges every batch received so far: delivered, dead-lettered or deliberately
+    /// dropped. A disk buffer frees them; a memory buffer has nothing to do.
+    pub async fn ack(&mut self) {
+        if let Input::Disk(d) = &mut self.input {
+            d.ack().await;
+            crate::buffer::publish(&d.shared, &self.stats);
+        }
+    }
+
+    /// Whether undelivered batches survive a stop (a disk buffer): a sink may then give up
+    /// retrying when `stop` fires, without dropping anything.
+    pub fn durable(&self) -> bool {
+        matches!(self.input, Input::Disk(_))
     }
 
     /// Capacity of the buffer in batches.
@@ -247,6 +286,7 @@ struct Pending {
     sources: Vec<(SourceConfig, Box<dyn Source>)>,
     processors: Vec<(ProcessorConfig, Box<dyn Processor>)>,
     sinks: Vec<(SinkConfig, Box<dyn Sink>)>,
+    disks: HashMap<String, Arc<crate::buffer::DiskShared>>,
 }
 
 impl Topology {
@@ -272,8 +312,16 @@ impl Topology {
             processors.push((p.clone(), c));
         }
         let mut sinks = Vec::new();
+        let mut disks = HashMap::new();
         for s in &config.sinks {
             let c = factory.sink(s, cx).map_err(|m| err(&s.id, m))?;
+            if s.buffer.kind == lookout_config::BufferType::Disk {
+                let dir = cx.data_dir.join("buffers").join(&s.id);
+                let shared = registry
+                    .disk_queue(&dir, &s.buffer, &s.id)
+                    .map_err(|m| err(&s.id, m))?;
+                disks.insert(s.id.clone(), shared);
+            }
             sinks.push((s.clone(), c));
         }
         Ok(Topology {
@@ -283,6 +331,7 @@ impl Topology {
                 sources,
                 processors,
                 sinks,
+                disks,
             }),
             stop_tx: None,
             abort_tx: None,
@@ -311,7 +360,11 @@ impl Topology {
         > = HashMap::new();
         let mut sink_rx = Vec::new();
         for (cfg, sink) in p.sinks {
-            let cap = cfg.buffer.max_batches.max(1);
+            let cap = if p.disks.contains_key(&cfg.id) {
+                16
+            } else {
+                cfg.buffer.max_batches.max(1)
+            };
             let (tx, rx) = mpsc::channel(cap);
             let stats = reg.component(
                 &cfg.id,
@@ -407,9 +460,38 @@ impl Topology {
         }
         drop(inboxes);
         for (cfg, sink, rx, stats, cap) in sink_rx {
+            let input = match p.disks.get(&cfg.id) {
+                Some(shared) => {
+                    if let Ok(mut q) = shared.queue.lock() {
+                        // records a previous sink had in flight are handed out again
+                        q.rewind();
+                    }
+                    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                    self.handles.push((
+                        format!("{}/buffer", cfg.id),
+                        tokio::spawn(crate::buffer::writer(
+                            shared.clone(),
+                            rx,
+                            cfg.buffer.clone(),
+                            stats.clone(),
+                            done.clone(),
+                        )),
+                    ));
+                    Input::Disk(crate::buffer::DiskInput {
+                        shared: shared.clone(),
+                        writer_done: done,
+                        last_id: None,
+                        pending: None,
+                        last_ack: None,
+                        unacked: None,
+                    })
+                }
+                None => Input::Memory(rx),
+            };
             let cx = SinkContext {
-                input: rx,
+                input,
                 capacity: cap,
+                stop: stop.clone(),
                 abort: abort.clone(),
                 stats,
             };
