@@ -81,6 +81,17 @@ impl Batch {
         }
     }
 
+    /// Appends `other` to this batch if both carry the same signal; otherwise gives it back.
+    pub fn merge(&mut self, other: Batch) -> Result<(), Batch> {
+        match (self, other) {
+            (Batch::Metrics(a), Batch::Metrics(b)) => a.resource_metrics.extend(b.resource_metrics),
+            (Batch::Logs(a), Batch::Logs(b)) => a.resource_logs.extend(b.resource_logs),
+            (Batch::Traces(a), Batch::Traces(b)) => a.resource_spans.extend(b.resource_spans),
+            (_, other) => return Err(other),
+        }
+        Ok(())
+    }
+
     /// True when the batch carries no item at all.
     pub fn is_empty(&self) -> bool {
         self.item_count() == 0
@@ -145,6 +156,15 @@ mod tests {
         assert_eq!(sample().item_count(), 3);
         assert_eq!(sample().signal(), Signal::Metrics);
         assert!(!sample().is_empty());
+    }
+
+    #[test]
+    fn merges_same_signal_only() {
+        let mut a = sample();
+        a.merge(sample()).unwrap();
+        assert_eq!(a.item_count(), 6);
+        let logs = Batch::Logs(Default::default());
+        assert!(a.merge(logs).is_err());
     }
 
     #[test]

@@ -90,6 +90,7 @@ impl Sink for FileSink {
                             cx.stats.latency.observe(t.elapsed());
                             cx.stats.sent_items.fetch_add(items, Relaxed);
                             cx.stats.record_success();
+                            cx.ack().await;
                             break;
                         }
                         Err(e) => {
@@ -99,12 +100,17 @@ impl Sink for FileSink {
                             ));
                             // reopen on the next attempt (the file may have been removed)
                             self.file = None;
+                            let durable = cx.durable();
                             tokio::select! {
                                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                                 _ = cx.abort.wait() => {
+                                    if durable {
+                                        return; // stays queued
+                                    }
                                     cx.stats.dropped_items.fetch_add(items, Relaxed);
                                     break;
                                 }
+                                _ = cx.stop.wait(), if durable => return,
                             }
                         }
                     }

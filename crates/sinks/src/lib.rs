@@ -11,7 +11,9 @@
 //! `ComponentStats`, and health through `record_success`/`record_failure`.
 #![deny(missing_docs)]
 
+pub mod circuit;
 pub mod compress;
+pub mod dead_letter;
 pub mod file;
 pub mod limits;
 pub mod otlp_http;

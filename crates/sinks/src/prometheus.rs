@@ -445,6 +445,7 @@ impl Sink for PrometheusSink {
                 let t = Instant::now();
                 if ev.signal() != lookout_model::Signal::Metrics {
                     // logs and traces have no Prometheus form; they are not this sink's to count
+                    cx.ack().await;
                     continue;
                 }
                 let taken = self.state.lock().map(|mut s| s.apply(&ev)).unwrap_or(0);
@@ -454,6 +455,7 @@ impl Sink for PrometheusSink {
                     cx.stats.dropped_items.fetch_add(dropped as u64, Relaxed);
                 }
                 cx.stats.latency.observe(t.elapsed());
+                cx.ack().await;
             }
         })
     }
