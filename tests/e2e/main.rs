@@ -5,6 +5,7 @@
 //! - `startup`: the agent starts on the embedded default, serves /health, Prometheus pages;
 //! - `accuracy`: collected values against independent readers;
 //! - `otlp`: the OTLP/HTTP exporter against a Python receiver; health transitions; SIGTERM;
+//! - `delivery`: disk buffer through outage, kill -9, full disk; 429, dead letters;
 //! - `invalid_configs`: every file in tests/invalid_configs gives its one error, exit 2;
 //! - `processes`: process telemetry against ps, real children, 1,000 processes, non-root;
 //! - `cli`: status, diagnose, config show/validate, version, completions;
@@ -15,6 +16,7 @@ mod support;
 
 mod accuracy;
 mod cli;
+mod delivery;
 mod invalid_configs;
 mod otlp;
 mod processes;

@@ -72,6 +72,7 @@ pub struct Agent {
     pub child: Child,
     pub port: u16,
     pub dir: tempfile::TempDir,
+    data: PathBuf,
     stderr_path: PathBuf,
 }
 
@@ -79,12 +80,20 @@ impl Agent {
     /// Starts `lookout run` with a config text (None = embedded default) and extra args; the
     /// server listens on a free port.
     pub fn start(config: Option<&str>, extra: &[&str]) -> Agent {
+        Self::start_in(config, None, extra)
+    }
+
+    /// Like `start`, with a given data directory.
+    pub fn start_in(config: Option<&str>, data: Option<&Path>, extra: &[&str]) -> Agent {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
+        let data = data
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| dir.path().join("state"));
         let mut cmd = Command::new(bin());
         cmd.arg("run")
             .arg("--data-dir")
-            .arg(dir.path().join("state"))
+            .arg(&data)
             .arg("--set")
             .arg(format!("server.listen=127.0.0.1:{port}"));
         if let Some(text) = config {
@@ -101,6 +110,7 @@ impl Agent {
             child,
             port,
             dir,
+            data,
             stderr_path,
         }
     }
@@ -110,7 +120,7 @@ impl Agent {
     }
 
     pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("state")
+        self.data.clone()
     }
 
     /// Waits for the first answer of /health (any status) and returns the time it took.
@@ -180,6 +190,11 @@ pub struct Receiver {
 
 impl Receiver {
     pub fn start(port: u16, fail_status: Option<u16>) -> Receiver {
+        Self::start_with(port, fail_status, &[])
+    }
+
+    /// With extra arguments (`--fail-first N`, `--retry-after S`).
+    pub fn start_with(port: u16, fail_status: Option<u16>, extra: &[&str]) -> Receiver {
         require("python3", "apt-get install python3");
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("requests.jsonl");
@@ -194,6 +209,7 @@ impl Receiver {
         if let Some(s) = fail_status {
             cmd.arg("--status").arg(s.to_string());
         }
+        cmd.args(extra);
         let mut child = cmd.spawn().unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())

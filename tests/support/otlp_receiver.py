@@ -8,7 +8,10 @@ bytes, and for metrics each metric's name, unit, kind, temporality and monotonic
 point count and the resource attributes. It answers 200 with an empty export response, or
 --status for every request (to simulate a failing backend).
 
-Usage: otlp_receiver.py --port 0 --out FILE [--status 503]
+--fail-first N applies --status to the first N requests only; --retry-after S adds that header
+to the failures.
+
+Usage: otlp_receiver.py --port 0 --out FILE [--status 503] [--fail-first N] [--retry-after S]
 Prints "READY <port>" on stdout once it listens on 127.0.0.1.
 """
 import argparse
@@ -16,6 +19,7 @@ import gzip
 import json
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
@@ -72,10 +76,15 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(length)
         enc = self.headers.get("Content-Encoding", "")
-        record = {"path": self.path, "encoding": enc, "bytes": len(body),
+        record = {"path": self.path, "encoding": enc, "bytes": len(body), "at": time.time(),
                   "content_type": self.headers.get("Content-Type", ""),
                   "api_key": self.headers.get("api-key") is not None}
+        with LOCK:
+            self.server.count += 1
+            n = self.server.count
         status = self.server.fail_status
+        if self.server.fail_first and n > self.server.fail_first:
+            status = 0
         try:
             if enc == "gzip":
                 body = gzip.decompress(body)
@@ -109,6 +118,8 @@ class Handler(BaseHTTPRequestHandler):
         code = status or 200
         self.send_response(code)
         self.send_header("Content-Type", "application/x-protobuf")
+        if code != 200 and self.server.retry_after is not None:
+            self.send_header("Retry-After", str(self.server.retry_after))
         payload = resp if code == 200 else b"simulated failure"
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
@@ -120,10 +131,15 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--out", required=True)
     ap.add_argument("--status", type=int, default=0)
+    ap.add_argument("--fail-first", type=int, default=0)
+    ap.add_argument("--retry-after", type=int, default=None)
     a = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.out = a.out
     srv.fail_status = a.status
+    srv.fail_first = a.fail_first
+    srv.retry_after = a.retry_after
+    srv.count = 0
     print(f"READY {srv.server_address[1]}", flush=True)
     try:
         srv.serve_forever()

@@ -40,7 +40,9 @@ impl Factory for AgentFactory {
     fn sink(&self, cfg: &SinkConfig, cx: &BuildContext) -> Result<Box<dyn Sink>, String> {
         match &cfg.kind {
             SinkKind::OtlpHttp(c) => Ok(Box::new(lookout_sinks::otlp_http::OtlpHttpSink::new(
-                c.clone(),
+                (**c).clone(),
+                &cx.data_dir,
+                &cfg.id,
             )?)),
             SinkKind::Prometheus(c) => Ok(Box::new(
                 lookout_sinks::prometheus::PrometheusSink::new(c, &cx.routes),

@@ -36,7 +36,7 @@ pub fn render(
 ) -> String {
     let mut o = String::with_capacity(8192);
     let comps = registry.all();
-    let counters: [(&str, &str, Getter); 4] = [
+    let counters: [(&str, &str, Getter); 7] = [
         (
             "lookout_component_received_items_total",
             "Items (points, records, spans) received by a component.",
@@ -56,6 +56,21 @@ pub fn render(
             "lookout_component_errors_total",
             "Errors: failed reads or failed delivery attempts.",
             |s| s.errors.load(Relaxed),
+        ),
+        (
+            "lookout_component_retried_items_total",
+            "Items whose delivery was attempted again after a failure.",
+            |s| s.retried_items.load(Relaxed),
+        ),
+        (
+            "lookout_component_dead_lettered_items_total",
+            "Items moved to the dead-letter directory.",
+            |s| s.dead_lettered_items.load(Relaxed),
+        ),
+        (
+            "lookout_component_sent_bytes_total",
+            "Request bytes delivered by a sink.",
+            |s| s.sent_bytes.load(Relaxed),
         ),
     ];
     for (name, help, get) in counters {

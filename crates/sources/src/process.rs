@@ -92,6 +92,8 @@ struct Lifecycle {
     pids: Vec<u32>,
     buf: Vec<u8>,
     primed: bool,
+    /// (last pid allocated, kernel tasks) from /proc/loadavg at the last listing.
+    marker: Option<(u64, u64)>,
 }
 
 impl Lifecycle {
@@ -99,6 +101,18 @@ impl Lifecycle {
     fn poll(&mut self) -> (Vec<Seen>, Vec<Seen>) {
         let mut started = Vec::new();
         let mut exited = Vec::new();
+        // Listing /proc costs the kernel a walk over every task; /proc/loadavg tells cheaply
+        // whether anything can have changed: a new process moves the last allocated pid, an
+        // exit changes the number of tasks. Only then is the directory listed.
+        let marker = self
+            .proc
+            .read_loadavg(&mut self.buf)
+            .ok()
+            .map(|l| (l.last_pid, l.total));
+        if marker.is_some() && marker == self.marker {
+            return (started, exited);
+        }
+        self.marker = marker;
         if self.proc.list_pids(&mut self.pids).is_err() {
             return (started, exited);
         }
@@ -177,6 +191,7 @@ impl Source for ProcessMetricsSource {
                 pids: Vec::new(),
                 buf: Vec::with_capacity(1024),
                 primed: false,
+                marker: None,
             };
             let (mut starts, mut exits) = (0u64, 0u64);
             loop {

@@ -2,6 +2,7 @@
 
 mod config_cmd;
 mod diagnose;
+mod dlq;
 mod processes;
 pub mod run;
 pub mod status;
@@ -97,6 +98,12 @@ pub enum Command {
         #[arg(long, default_value_t = 500)]
         sample_ms: u64,
     },
+    /// The dead-letter directory: list, show, replay or purge batches a sink gave up on.
+    Dlq {
+        /// What to do.
+        #[command(subcommand)]
+        action: dlq::Action,
+    },
     /// Print the version.
     Version {
         /// Machine-readable output.
@@ -155,6 +162,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
                 sample_ms,
             },
         ),
+        Command::Dlq { action } => dlq::main(&g, action),
         Command::Version { json } => {
             let v = env!("CARGO_PKG_VERSION");
             if json {
