@@ -112,7 +112,7 @@ fn delta_temporality_and_zstd() {
 #[test]
 fn unreachable_endpoint_turns_health_503_then_recovers_with_one_log_line_each() {
     let port = free_port();
-    let extra = "    health_threshold: 1s\n    timeout: 1s\n    retry: {initial_backoff: 100ms, max_backoff: 300ms}\n";
+    let extra = "    health_threshold: 1s\n    timeout: 1s\n    retry: {initial_backoff: 100ms, max_backoff: 300ms}\n    circuit: {failures: 3, open_for: 300ms}\n";
     let mut a = Agent::start(Some(&otlp_config(port, extra, "200ms")), &[]);
     a.wait_ready();
     let (code, body) = wait_for(Duration::from_secs(8), || {
@@ -183,7 +183,7 @@ fn sigterm_loses_no_batch_collected_before_the_signal() {
     let file = tmp.path().join("copy.jsonl");
     let cfg = format!(
         "{}  copy: {{type: file, inputs: [host], path: {}}}\n",
-        otlp_config(rx.port, "", "100ms"),
+        otlp_config(rx.port, "    batch: {max_events: 1}\n", "100ms"),
         file.display()
     );
     let mut a = Agent::start(Some(&cfg), &[]);

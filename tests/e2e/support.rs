@@ -233,7 +233,8 @@ impl Receiver {
         std::fs::read_to_string(&self.out)
             .unwrap_or_default()
             .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
+            // the receiver may be writing the last line right now
+            .filter_map(|l| serde_json::from_str(l).ok())
             .collect()
     }
 }
