@@ -18,7 +18,8 @@ fn batches(path: &std::path::Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+        // the agent may be writing the last line right now
+        .filter_map(|l| serde_json::from_str(l).ok())
         .collect()
 }
 

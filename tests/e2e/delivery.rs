@@ -90,7 +90,8 @@ fn outage_queues_on_disk_then_drains_in_order_without_loss() {
     let rx = Receiver::start(port, None);
     wait_for(Duration::from_secs(20), || {
         let (_, m) = http_get(a.port, "/metrics")?;
-        (gauge(&m, "lookout_buffer_events", "otlp")? == 0.0
+        // drained: no backlog left (new batches keep arriving every 100 ms)
+        (gauge(&m, "lookout_buffer_oldest_age_seconds", "otlp")? < 1.0
             && http_get(a.port, "/health")?.0 == 200)
             .then_some(())
     })

@@ -156,8 +156,10 @@ pub(crate) async fn writer(
             ev = rx.recv() => ev,
             _ = tick.tick() => {
                 let sh = shared.clone();
+                // only when the policy says so: `never` must not fsync on every tick
                 let r = tokio::task::spawn_blocking(move || match sh.queue.lock() {
-                    Ok(mut q) => q.flush().map_err(|e| e.to_string()),
+                    Ok(mut q) if q.flush_due() => q.flush().map_err(|e| e.to_string()),
+                    Ok(_) => Ok(()),
                     Err(_) => Err("queue lock poisoned".to_string()),
                 })
                 .await;
@@ -356,17 +358,14 @@ impl DiskInput {
         if let Some(id) = self.unacked.take() {
             self.last_ack = Some(std::time::Instant::now());
             let sh = self.shared.clone();
-            let ok = tokio::task::spawn_blocking(move || {
-                sh.queue
-                    .lock()
-                    .map(|mut q| q.ack(id).is_ok())
-                    .unwrap_or(false)
+            // even a failed position write frees the acknowledged segments in memory and on disk
+            let _ = tokio::task::spawn_blocking(move || {
+                if let Ok(mut q) = sh.queue.lock() {
+                    let _ = q.ack(id);
+                }
             })
-            .await
-            .unwrap_or(false);
-            if ok {
-                self.shared.space.notify_one();
-            }
+            .await;
+            self.shared.space.notify_one();
         }
     }
 }

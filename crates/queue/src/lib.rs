@@ -21,10 +21,10 @@
 //!   old) when a record would take it past `segment_bytes`.
 //! - **Reading** is sequential through a separate file handle; nothing queued is held in memory
 //!   except the record being returned and, per record handed out but not yet acknowledged, a few
-//!   dozen bytes of bookkeeping. Acknowledging id N acknowledges everything up to N; the
-//!   position file is rewritten (temp file, rename; with fsyncs of the file and the directory
-//!   under [`FsyncPolicy::Always`] or at the next [`DiskQueue::flush`] otherwise) and segments
-//!   whose records are all acknowledged are deleted. Delivery is at-least-once.
+//!   dozen bytes of bookkeeping. Acknowledging id N acknowledges everything up to N: segments
+//!   whose records are all acknowledged are deleted, and the position file is rewritten (under
+//!   [`FsyncPolicy::Always`] a temp file fsynced, renamed, the directory fsynced; otherwise one
+//!   write in place, fsynced by the next [`DiskQueue::flush`]). Delivery is at-least-once.
 //! - **Durability** follows the [`FsyncPolicy`], whose documentation says exactly what each
 //!   policy can lose on power failure (nothing accepted under `Always`; one flush interval under
 //!   `Interval`; what the page cache held under `Never`; a process crash loses nothing).
