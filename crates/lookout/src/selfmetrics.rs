@@ -134,20 +134,21 @@ pub fn render(
         let _ = writeln!(o, "{name}_sum{{component_id=\"{id}\"}} {sum}");
         let _ = writeln!(o, "{name}_count{{component_id=\"{id}\"}} {count}");
     }
-    // component-specific gauges, grouped by name
+    // component-specific gauges, grouped by name (each component's gauges read once)
+    let gauges: Vec<_> = comps.iter().map(|s| (s.id.as_str(), s.gauges())).collect();
     let mut names: Vec<(&str, &str)> = Vec::new();
-    for s in &comps {
-        for (n, h, _) in s.gauges() {
-            if !names.iter().any(|(x, _)| *x == n) {
+    for (_, list) in &gauges {
+        for (n, h, _) in list {
+            if !names.iter().any(|(x, _)| x == n) {
                 names.push((n, h));
             }
         }
     }
     for (n, h) in names {
         let _ = writeln!(o, "# HELP {n} {h}\n# TYPE {n} gauge");
-        for s in &comps {
-            if let Some((_, _, v)) = s.gauges().into_iter().find(|(x, _, _)| *x == n) {
-                let _ = writeln!(o, "{n}{{component_id=\"{}\"}} {v}", esc(&s.id));
+        for (id, list) in &gauges {
+            if let Some((_, _, v)) = list.iter().find(|(x, _, _)| *x == n) {
+                let _ = writeln!(o, "{n}{{component_id=\"{}\"}} {v}", esc(id));
             }
         }
     }

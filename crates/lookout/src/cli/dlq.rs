@@ -6,7 +6,6 @@
 //! reason printed.
 
 use super::{load_config, out, Global};
-use crate::datadir;
 use lookout_config::SinkKind;
 use lookout_sinks::dead_letter::{self, Entry};
 use lookout_sinks::otlp_http::{send, signal_url, Outcome};
@@ -65,10 +64,7 @@ fn select(all: Vec<Entry>, ids: &[String]) -> Vec<Entry> {
 
 /// Entry point.
 pub fn main(g: &Global, action: Action) -> anyhow::Result<ExitCode> {
-    let cfg_dir = lookout_config::load(g.config.as_deref(), &g.set, &lookout_config::process_env)
-        .ok()
-        .and_then(|c| c.settings.data_dir);
-    let dir = datadir::resolve(g.data_dir.as_deref(), cfg_dir.as_deref());
+    let dir = super::data_dir(g);
     let all = dead_letter::list(&dir);
     match action {
         Action::List { sink, json } => {

@@ -193,6 +193,16 @@ pub fn load_config(
     })
 }
 
+/// The data directory a client command looks in: `--data-dir`, else the config's `data_dir`
+/// (a config that does not load is ignored here), else the default.
+pub fn data_dir(g: &Global) -> PathBuf {
+    let from_config =
+        lookout_config::load(g.config.as_deref(), &g.set, &lookout_config::process_env)
+            .ok()
+            .and_then(|c| c.settings.data_dir);
+    crate::datadir::resolve(g.data_dir.as_deref(), from_config.as_deref())
+}
+
 /// Whether an error is a closed stdout.
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {

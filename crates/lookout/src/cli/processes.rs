@@ -27,7 +27,7 @@ pub struct Options {
 }
 
 fn from_agent(g: &Global) -> Option<(Snapshot, String)> {
-    let dir = datadir::resolve(g.data_dir.as_deref(), None);
+    let dir = super::data_dir(g);
     let info = datadir::read_info(&dir)?;
     let (code, body) = super::status::http_get(&info.server, "/processes").ok()?;
     if code != 200 {

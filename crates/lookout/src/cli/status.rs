@@ -42,10 +42,7 @@ fn not_running(dir: &std::path::Path, why: &str) -> ExitCode {
 
 /// Entry point.
 pub fn main(g: &Global, json: bool) -> anyhow::Result<ExitCode> {
-    let cfg_dir = lookout_config::load(g.config.as_deref(), &g.set, &lookout_config::process_env)
-        .ok()
-        .and_then(|c| c.settings.data_dir);
-    let dir = datadir::resolve(g.data_dir.as_deref(), cfg_dir.as_deref());
+    let dir = super::data_dir(g);
     let Some(info) = datadir::read_info(&dir) else {
         return Ok(not_running(&dir, "no agent.json"));
     };
