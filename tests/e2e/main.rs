@@ -9,7 +9,9 @@
 //! - `invalid_configs`: every file in tests/invalid_configs gives its one error, exit 2;
 //! - `processes`: process telemetry against ps, real children, 1,000 processes, non-root;
 //! - `cli`: status, diagnose, config show/validate, version, completions;
-//! - `reload`: SIGHUP.
+//! - `reload`: SIGHUP;
+//! - `statsd`: the StatsD/DogStatsD receiver with the `datadog` and `statsd` Python clients;
+//! - `receive_otlp`: the OTLP receiver with the OpenTelemetry Python SDK and grpcio.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -20,5 +22,7 @@ mod delivery;
 mod invalid_configs;
 mod otlp;
 mod processes;
+mod receive_otlp;
 mod reload;
 mod startup;
+mod statsd;

@@ -306,3 +306,190 @@ pub fn promtool_check(page: &str) -> Result<(), String> {
         Err(text)
     }
 }
+
+/// The export requests a file sink wrote (one OTLP/JSON object per line).
+pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {e}: {l}")))
+        .collect()
+}
+
+/// An OTLP/JSON number (int64 values are strings in OTLP/JSON).
+pub fn num(v: &serde_json::Value) -> f64 {
+    match v {
+        serde_json::Value::Number(n) => n.as_f64().unwrap(),
+        serde_json::Value::String(s) => s.parse().unwrap(),
+        other => panic!("not a number: {other}"),
+    }
+}
+
+/// OTLP/JSON attributes as key → scalar text.
+pub fn attrs(list: &serde_json::Value) -> std::collections::BTreeMap<String, String> {
+    list.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|kv| {
+                    let v = &kv["value"];
+                    let text = v
+                        .as_object()
+                        .and_then(|o| o.values().next())
+                        .map(|x| match x {
+                            serde_json::Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        })
+                        .unwrap_or_default();
+                    (kv["key"].as_str().unwrap().to_string(), text)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every metric in a list of OTLP/JSON export requests, with its resource attributes.
+pub fn all_metrics(reqs: &[serde_json::Value]) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for r in reqs {
+        for rm in r["resourceMetrics"].as_array().into_iter().flatten() {
+            for sm in rm["scopeMetrics"].as_array().into_iter().flatten() {
+                out.extend(sm["metrics"].as_array().into_iter().flatten().cloned());
+            }
+        }
+    }
+    out
+}
+
+/// Every log record in a list of OTLP/JSON export requests.
+pub fn all_logs(reqs: &[serde_json::Value]) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for r in reqs {
+        for rl in r["resourceLogs"].as_array().into_iter().flatten() {
+            for sl in rl["scopeLogs"].as_array().into_iter().flatten() {
+                out.extend(sl["logRecords"].as_array().into_iter().flatten().cloned());
+            }
+        }
+    }
+    out
+}
+
+/// A free UDP port on 127.0.0.1 right now.
+pub fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Requires a Python module; panics with the install command if missing (CI installs it).
+pub fn require_py(module: &str, package: &str) {
+    let ok = Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "Python module `{module}` is required: pip install -r tests/support/requirements.txt (bash .ci/run does) [{package}]"
+    );
+}
+
+/// Runs a Python script from tests/support with args; panics with its output on failure.
+pub fn python(script: &str, args: &[&str]) -> String {
+    let o = Command::new("python3")
+        .arg(repo().join("tests/support").join(script))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{script} failed:\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A component's entry in /status.
+pub fn component_status(agent: &Agent, id: &str) -> serde_json::Value {
+    let (_, body) = agent.get("/status");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    v["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("no component {id} in {body}"))
+}
+
+/// A raw HTTP/1.1 POST (Connection: close); returns (status, lower-cased headers, body).
+pub fn http_post(
+    port: u16,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut req = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    // the server may answer (413) before reading everything
+    let _ = s.write_all(body);
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP answer: {}", String::from_utf8_lossy(&raw)));
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap();
+    let hdrs = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (status, hdrs, raw[split + 4..].to_vec())
+}
+
+/// A u64 in OTLP/JSON (a string or a number) as text.
+pub fn u64_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::Null => "0".into(),
+        other => panic!("not a u64: {other}"),
+    }
+}
+
+/// Waits until the running topology has a component (its listeners are bound by then: the
+/// server answers before the pipeline is built).
+pub fn wait_component(agent: &Agent, id: &str) {
+    let found = wait_for(Duration::from_secs(20), || {
+        let (_, body) = http_get(agent.port, "/status")?;
+        let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+        v["components"]
+            .as_array()?
+            .iter()
+            .any(|c| c["id"] == id)
+            .then_some(())
+    });
+    assert!(
+        found.is_some(),
+        "component {id} never started; stderr:\n{}",
+        agent.stderr()
+    );
+}

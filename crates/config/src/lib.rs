@@ -247,11 +247,92 @@ fn build(root: &Node) -> Result<Config, ConfigError> {
                     }
                     SourceKind::ProcessMetrics(c)
                 }
+                "statsd" => {
+                    let c: StatsdConfig = typed(&body, k)?;
+                    let at = |key: &str| {
+                        body.get(key)
+                            .map(|n| n.mark.clone())
+                            .unwrap_or(body.mark.clone())
+                    };
+                    if c.flush_interval.0 < std::time::Duration::from_millis(100) {
+                        return Err(ConfigError::at(
+                            &at("flush_interval"),
+                            format!("flush_interval {} is too short", c.flush_interval),
+                            Some("use at least 100ms (10s is the default)"),
+                        ));
+                    }
+                    if let Some(p) = c
+                        .percentiles
+                        .iter()
+                        .find(|p| p.is_nan() || **p <= 0.0 || **p >= 1.0)
+                    {
+                        return Err(ConfigError::at(
+                            &at("percentiles"),
+                            format!("percentile {p} is out of range"),
+                            Some("write fractions between 0 and 1, e.g. [0.5, 0.9, 0.99]"),
+                        ));
+                    }
+                    if c.max_series_per_metric == 0 {
+                        return Err(ConfigError::at(
+                            &at("max_series_per_metric"),
+                            "max_series_per_metric must be at least 1".to_string(),
+                            None,
+                        ));
+                    }
+                    if c.udp.is_none() && c.tcp.is_none() && c.unix.is_none() {
+                        return Err(ConfigError::at(
+                            &body.mark,
+                            "this statsd source has no listener".to_string(),
+                            Some("set `udp`, `tcp` or `unix`"),
+                        ));
+                    }
+                    if c.tls.is_some() && c.tcp.is_none() {
+                        return Err(ConfigError::at(
+                            &at("tls"),
+                            "tls applies to the TCP listener, and `tcp` is not set".to_string(),
+                            Some("set `tcp: 127.0.0.1:8125` or remove `tls`"),
+                        ));
+                    }
+                    SourceKind::Statsd(c)
+                }
+                "otlp" => {
+                    let c: OtlpReceiverConfig = typed(&body, k)?;
+                    if c.grpc.is_none() && c.http.is_none() {
+                        return Err(ConfigError::at(
+                            &body.mark,
+                            "this otlp source has no listener".to_string(),
+                            Some("set `grpc` or `http`"),
+                        ));
+                    }
+                    if c.grpc.is_some() && c.grpc == c.http {
+                        return Err(ConfigError::at(
+                            &body
+                                .get("http")
+                                .map(|n| n.mark.clone())
+                                .unwrap_or(body.mark.clone()),
+                            "grpc and http cannot share one address".to_string(),
+                            Some(
+                                "the defaults are 127.0.0.1:4317 (grpc) and 127.0.0.1:4318 (http)",
+                            ),
+                        ));
+                    }
+                    if c.max_request_bytes < 1024 {
+                        return Err(ConfigError::at(
+                            &body
+                                .get("max_request_bytes")
+                                .map(|n| n.mark.clone())
+                                .unwrap_or(body.mark.clone()),
+                            format!("max_request_bytes {} is too small", c.max_request_bytes),
+                            Some("use at least 1024 (4194304 is the default)"),
+                        ));
+                    }
+                    SourceKind::Otlp(c)
+                }
                 other => {
                     return Err(unknown_type(
                         other,
                         &body,
-                        &["host_metrics", "process_metrics"],
+                        &["host_metrics", "process_metrics", "statsd", "otlp"],
                     ))
                 }
             };
@@ -271,7 +352,42 @@ fn build(root: &Node) -> Result<Config, ConfigError> {
             let inputs = inputs_of(&mut body, k)?;
             let kind = match t {
                 "resource" => ProcessorKind::Resource(typed(&body, k)?),
-                other => return Err(unknown_type(other, &body, &["resource"])),
+                "sample" => {
+                    let c: SampleConfig = typed(&body, k)?;
+                    if !(0.0..=1.0).contains(&c.rate) {
+                        return Err(ConfigError::at(
+                            &body
+                                .get("rate")
+                                .map(|n| n.mark.clone())
+                                .unwrap_or(body.mark.clone()),
+                            format!("rate {} is out of range", c.rate),
+                            Some("write a fraction between 0 and 1, e.g. 0.25"),
+                        ));
+                    }
+                    if let Some(l) = c.max_traces_per_second.filter(|l| l.is_nan() || *l <= 0.0) {
+                        return Err(ConfigError::at(
+                            &body
+                                .get("max_traces_per_second")
+                                .map(|n| n.mark.clone())
+                                .unwrap_or(body.mark.clone()),
+                            format!("max_traces_per_second {l} must be positive"),
+                            None,
+                        ));
+                    }
+                    ProcessorKind::Sample(c)
+                }
+                "redact" => {
+                    let c: RedactConfig = typed(&body, k)?;
+                    check_redact(&c, &body)?;
+                    ProcessorKind::Redact(c)
+                }
+                other => {
+                    return Err(unknown_type(
+                        other,
+                        &body,
+                        &["resource", "sample", "redact"],
+                    ))
+                }
             };
             for i in &inputs {
                 refs.push((id.clone(), i.clone(), true));
@@ -548,3 +664,41 @@ fn check_cycles(
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;
+
+fn check_redact(c: &RedactConfig, body: &Node) -> Result<(), ConfigError> {
+    let at = |key: &str| {
+        body.get(key)
+            .map(|n| n.mark.clone())
+            .unwrap_or(body.mark.clone())
+    };
+    if let Some(b) = c
+        .builtins
+        .iter()
+        .find(|b| !REDACT_BUILTINS.contains(&b.as_str()))
+    {
+        return Err(ConfigError::at(
+            &at("builtins"),
+            format!("unknown built-in redaction rule `{b}`"),
+            Some(&format!("known rules: {}", REDACT_BUILTINS.join(", "))),
+        ));
+    }
+    for (i, r) in c.rules.iter().enumerate() {
+        if let Err(e) = regex::Regex::new(&r.pattern) {
+            let mark = body
+                .get("rules")
+                .and_then(|rules| rules.index(i))
+                .and_then(|rule| rule.get("pattern"))
+                .map(|n| n.mark.clone())
+                .unwrap_or(at("rules"));
+            let first = e.to_string();
+            let last = first.lines().last().unwrap_or("invalid pattern").trim();
+            let short = last.strip_prefix("error: ").unwrap_or(last).to_string();
+            return Err(ConfigError::at(
+                &mark,
+                format!("rule `{}`: invalid pattern: {short}", r.name),
+                Some("patterns use Rust regex syntax (no look-around)"),
+            ));
+        }
+    }
+    Ok(())
+}

@@ -97,6 +97,14 @@ impl Node {
         matches!(&self.value, Value::Scalar { text, plain: true } if is_null_text(text))
     }
 
+    /// The `i`th element of a sequence.
+    pub fn index(&self, i: usize) -> Option<&Node> {
+        match &self.value {
+            Value::Seq(items) => items.get(i),
+            _ => None,
+        }
+    }
+
     /// Looks up a key in a mapping.
     pub fn get(&self, key: &str) -> Option<&Node> {
         match &self.value {

@@ -172,6 +172,10 @@ pub enum SourceKind {
     HostMetrics(HostMetricsConfig),
     /// `process_metrics`: top-N processes, roll-ups, services and lifecycle events from /proc.
     ProcessMetrics(ProcessMetricsConfig),
+    /// `statsd`: a StatsD/DogStatsD listener (UDP, Unix datagram socket, TCP) with aggregation.
+    Statsd(StatsdConfig),
+    /// `otlp`: an OTLP receiver (gRPC and HTTP) for metrics, logs and traces.
+    Otlp(OtlpReceiverConfig),
 }
 
 impl SourceKind {
@@ -180,6 +184,8 @@ impl SourceKind {
         match self {
             SourceKind::HostMetrics(_) => "host_metrics",
             SourceKind::ProcessMetrics(_) => "process_metrics",
+            SourceKind::Statsd(_) => "statsd",
+            SourceKind::Otlp(_) => "otlp",
         }
     }
 }
@@ -405,6 +411,10 @@ pub struct ProcessorConfig {
 pub enum ProcessorKind {
     /// `resource`: set or delete resource attributes.
     Resource(ResourceProcessorConfig),
+    /// `sample`: head sampling of traces by trace id.
+    Sample(SampleConfig),
+    /// `redact`: masks secrets and personal data in logs, spans and metric attributes.
+    Redact(RedactConfig),
 }
 
 impl ProcessorKind {
@@ -412,6 +422,8 @@ impl ProcessorKind {
     pub fn type_name(&self) -> &'static str {
         match self {
             ProcessorKind::Resource(_) => "resource",
+            ProcessorKind::Sample(_) => "sample",
+            ProcessorKind::Redact(_) => "redact",
         }
     }
 }
@@ -763,4 +775,248 @@ pub struct FileSinkConfig {
     /// Start a new file (renaming the old one to `<path>.1`) past this size; 0 disables.
     #[serde(default)]
     pub rotate_bytes: u64,
+}
+
+fn de_opt_listen<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
+    let text: Option<String> = Option::deserialize(d)?;
+    match text {
+        None => Ok(None),
+        Some(t) => t.parse().map(Some).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "invalid listen address `{t}`: write an IP address and a port, e.g. `127.0.0.1:8125`, or null to disable this listener"
+            ))
+        }),
+    }
+}
+
+/// TLS for a listener: a PEM certificate chain and its PEM private key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// Certificate chain (PEM).
+    pub cert: PathBuf,
+    /// Private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+/// How StatsD counters leave the aggregator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StatsdCounters {
+    /// One delta sum per flush window (what StatsD means by a counter).
+    #[default]
+    Delta,
+    /// A running total since the series was first seen.
+    Cumulative,
+}
+
+/// How StatsD timers (`ms`) and histograms (`h`) leave the aggregator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StatsdTimers {
+    /// An OpenTelemetry summary: count, sum, min, max and the configured percentiles.
+    #[default]
+    Summary,
+    /// An OpenTelemetry exponential histogram (mergeable).
+    Histogram,
+}
+
+/// `statsd` source settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatsdConfig {
+    /// UDP listen address (null disables UDP).
+    #[serde(default = "default_statsd_udp", deserialize_with = "de_opt_listen")]
+    pub udp: Option<SocketAddr>,
+    /// TCP listen address (newline-separated lines; off by default).
+    #[serde(default, deserialize_with = "de_opt_listen")]
+    pub tcp: Option<SocketAddr>,
+    /// Unix datagram socket path (off by default); created owner-only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unix: Option<PathBuf>,
+    /// Socket receive buffer asked of the kernel (bytes; capped by net.core.rmem_max).
+    #[serde(default = "default_receive_buffer")]
+    pub receive_buffer: usize,
+    /// Aggregation window.
+    #[serde(default = "default_interval")]
+    pub flush_interval: Duration,
+    /// Counter temporality.
+    #[serde(default)]
+    pub counters: StatsdCounters,
+    /// Timer and histogram output.
+    #[serde(default)]
+    pub timers: StatsdTimers,
+    /// Percentiles reported by summaries (each in (0, 1)).
+    #[serde(default = "default_percentiles")]
+    pub percentiles: Vec<f64>,
+    /// Distinct tag sets per metric name and window; more are folded into one overflow series.
+    #[serde(default = "default_max_series")]
+    pub max_series_per_metric: usize,
+    /// TLS for the TCP listener.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsConfig>,
+}
+
+fn default_statsd_udp() -> Option<SocketAddr> {
+    Some(SocketAddr::from(([127, 0, 0, 1], 8125)))
+}
+fn default_receive_buffer() -> usize {
+    8 << 20
+}
+fn default_percentiles() -> Vec<f64> {
+    vec![0.5, 0.9, 0.95, 0.99]
+}
+fn default_max_series() -> usize {
+    1000
+}
+
+impl Default for StatsdConfig {
+    fn default() -> Self {
+        StatsdConfig {
+            udp: default_statsd_udp(),
+            tcp: None,
+            unix: None,
+            receive_buffer: default_receive_buffer(),
+            flush_interval: default_interval(),
+            counters: StatsdCounters::default(),
+            timers: StatsdTimers::default(),
+            percentiles: default_percentiles(),
+            max_series_per_metric: default_max_series(),
+            tls: None,
+        }
+    }
+}
+
+/// `otlp` receiver settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtlpReceiverConfig {
+    /// gRPC listen address (null disables gRPC).
+    #[serde(default = "default_otlp_grpc", deserialize_with = "de_opt_listen")]
+    pub grpc: Option<SocketAddr>,
+    /// HTTP listen address (`/v1/metrics`, `/v1/logs`, `/v1/traces`; null disables HTTP).
+    #[serde(default = "default_otlp_http", deserialize_with = "de_opt_listen")]
+    pub http: Option<SocketAddr>,
+    /// Largest request accepted, compressed and decompressed (bytes).
+    #[serde(default = "default_otlp_max_request")]
+    pub max_request_bytes: usize,
+    /// How long a request may wait for room in full buffers before it is answered with a
+    /// retryable error (HTTP 503 / gRPC UNAVAILABLE).
+    #[serde(default = "default_backpressure_wait")]
+    pub backpressure_wait: Duration,
+    /// TLS for both listeners.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsConfig>,
+}
+
+fn default_otlp_grpc() -> Option<SocketAddr> {
+    Some(SocketAddr::from(([127, 0, 0, 1], 4317)))
+}
+fn default_otlp_http() -> Option<SocketAddr> {
+    Some(SocketAddr::from(([127, 0, 0, 1], 4318)))
+}
+fn default_otlp_max_request() -> usize {
+    4 << 20
+}
+fn default_backpressure_wait() -> Duration {
+    Duration::from_secs(1)
+}
+
+impl Default for OtlpReceiverConfig {
+    fn default() -> Self {
+        OtlpReceiverConfig {
+            grpc: default_otlp_grpc(),
+            http: default_otlp_http(),
+            max_request_bytes: default_otlp_max_request(),
+            backpressure_wait: default_backpressure_wait(),
+            tls: None,
+        }
+    }
+}
+
+/// `sample` processor settings: head sampling of spans, decided per trace id so that every
+/// span of a trace (and every agent using the same rate) makes the same decision. Metrics and
+/// logs pass untouched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SampleConfig {
+    /// Fraction of traces kept, in [0, 1].
+    #[serde(default = "default_sample_rate")]
+    pub rate: f64,
+    /// At most this many new traces per second per `service.name` (none by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_traces_per_second: Option<f64>,
+}
+
+fn default_sample_rate() -> f64 {
+    1.0
+}
+
+/// One custom redaction rule: every match of `pattern` is replaced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedactRule {
+    /// Rule name (counted in the processor's stats).
+    pub name: String,
+    /// A regular expression (Rust `regex` syntax).
+    pub pattern: String,
+    /// Replacement text (`$1`-style group references allowed).
+    #[serde(default = "default_redaction")]
+    pub replacement: String,
+}
+
+fn default_redaction() -> String {
+    "[REDACTED]".into()
+}
+
+/// `redact` processor settings: masks secrets and personal data in log bodies, log and span
+/// attributes (and span event attributes) before anything leaves the host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedactConfig {
+    /// Built-in rules to apply (all by default; `[]` for none). See docs/redaction.md.
+    #[serde(default = "default_builtins")]
+    pub builtins: Vec<String>,
+    /// Extra rules, applied after the built-ins.
+    #[serde(default)]
+    pub rules: Vec<RedactRule>,
+    /// Attribute keys whose whole value is masked (case-insensitive substrings), added to the
+    /// built-in list (password, secret, token, authorization, cookie, api_key...).
+    #[serde(default)]
+    pub sensitive_keys: Vec<String>,
+    /// Also redact metric data point attributes.
+    #[serde(default)]
+    pub metrics: bool,
+}
+
+/// The built-in redaction rule names.
+pub const REDACT_BUILTINS: &[&str] = &[
+    "credit_card",
+    "email",
+    "bearer_token",
+    "basic_auth_url",
+    "password_assignment",
+    "aws_access_key",
+    "private_key",
+    "jwt",
+    "ipv4",
+];
+
+fn default_builtins() -> Vec<String> {
+    REDACT_BUILTINS
+        .iter()
+        .filter(|b| **b != "ipv4")
+        .map(|s| s.to_string())
+        .collect()
+}
+
+impl Default for RedactConfig {
+    fn default() -> Self {
+        RedactConfig {
+            builtins: default_builtins(),
+            rules: Vec::new(),
+            sensitive_keys: Vec::new(),
+            metrics: false,
+        }
+    }
 }

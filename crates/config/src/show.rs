@@ -73,6 +73,8 @@ pub fn to_json(config: &Config) -> Value {
         let body = match &s.kind {
             SourceKind::HostMetrics(c) => serde_json::to_value(c),
             SourceKind::ProcessMetrics(c) => serde_json::to_value(c),
+            SourceKind::Statsd(c) => serde_json::to_value(c),
+            SourceKind::Otlp(c) => serde_json::to_value(c),
         };
         sources.insert(
             s.id.clone(),
@@ -83,6 +85,8 @@ pub fn to_json(config: &Config) -> Value {
     for p in &config.processors {
         let body = match &p.kind {
             ProcessorKind::Resource(c) => serde_json::to_value(c),
+            ProcessorKind::Sample(c) => serde_json::to_value(c),
+            ProcessorKind::Redact(c) => serde_json::to_value(c),
         };
         processors.insert(
             p.id.clone(),

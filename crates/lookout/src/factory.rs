@@ -22,6 +22,11 @@ impl Factory for AgentFactory {
                     &cx.routes,
                 )?))
             }
+            SourceKind::Statsd(c) => Ok(Box::new(lookout_receivers::statsd::StatsdSource::new(
+                c,
+                cx.resource.clone(),
+            )?)),
+            SourceKind::Otlp(c) => Ok(Box::new(lookout_receivers::otlp::OtlpSource::new(c)?)),
         }
     }
 
@@ -34,6 +39,12 @@ impl Factory for AgentFactory {
             ProcessorKind::Resource(c) => {
                 Ok(Box::new(lookout_processors::ResourceProcessor::new(c)))
             }
+            ProcessorKind::Sample(c) => Ok(Box::new(
+                lookout_processors::sample::SampleProcessor::new(c),
+            )),
+            ProcessorKind::Redact(c) => Ok(Box::new(
+                lookout_processors::redact::RedactProcessor::new(c)?,
+            )),
         }
     }
 

@@ -152,6 +152,31 @@ pub fn render(
             }
         }
     }
+    // component-specific labelled counters
+    let labeled: Vec<_> = comps.iter().map(|s| (s.id.as_str(), s.labeled())).collect();
+    let mut names: Vec<(&str, &str)> = Vec::new();
+    for (_, list) in &labeled {
+        for c in list {
+            if !names.iter().any(|(x, _)| *x == c.name) {
+                names.push((c.name, c.help));
+            }
+        }
+    }
+    for (n, h) in names {
+        let _ = writeln!(o, "# HELP {n} {h}\n# TYPE {n} counter");
+        for (id, list) in &labeled {
+            for c in list.iter().filter(|c| c.name == n) {
+                let _ = writeln!(
+                    o,
+                    "{n}{{component_id=\"{}\",{}=\"{}\"}} {}",
+                    esc(id),
+                    c.label,
+                    esc(&c.value),
+                    c.count
+                );
+            }
+        }
+    }
     let _ = writeln!(o, "# HELP lookout_config_reloads_total Configuration reloads by result.\n# TYPE lookout_config_reloads_total counter");
     let _ = writeln!(
         o,

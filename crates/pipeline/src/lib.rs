@@ -18,8 +18,8 @@ pub mod testkit;
 mod topology;
 
 pub use routes::{Page, Routes};
-pub use stats::{ComponentKind, ComponentSnapshot, ComponentStats, Registry};
+pub use stats::{ComponentKind, ComponentSnapshot, ComponentStats, Labeled, Registry};
 pub use topology::{
-    BoxFuture, BuildContext, BuildError, Event, Factory, Output, Processor, Shutdown, Sink,
+    BoxFuture, BuildContext, BuildError, Busy, Event, Factory, Output, Processor, Shutdown, Sink,
     SinkContext, Source, SourceContext, Topology,
 };

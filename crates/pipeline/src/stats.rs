@@ -115,6 +115,22 @@ pub struct ComponentStats {
     health: Mutex<Health>,
     drop_episode: Mutex<bool>,
     gauges: Mutex<Vec<(&'static str, &'static str, f64)>>,
+    labeled: Mutex<Vec<Labeled>>,
+}
+
+/// A component-specific counter with one label (e.g. parse errors by reason).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Labeled {
+    /// Metric name (`..._total`).
+    pub name: &'static str,
+    /// Help text.
+    pub help: &'static str,
+    /// Label key.
+    pub label: &'static str,
+    /// Label value.
+    pub value: String,
+    /// The count.
+    pub count: u64,
 }
 
 /// A point-in-time copy of a component's stats, for `/status` and the CLI.
@@ -143,6 +159,8 @@ pub struct ComponentSnapshot {
     pub sent_bytes: u64,
     /// Component-specific gauges (queue depth in events and bytes, circuit state...).
     pub gauges: std::collections::BTreeMap<String, f64>,
+    /// Component-specific labelled counters, keyed `name{label="value"}`.
+    pub counters: std::collections::BTreeMap<String, u64>,
     /// Buffer depth (batches).
     pub buffer_depth: u64,
     /// Whether the component is healthy.
@@ -184,6 +202,7 @@ impl ComponentStats {
             health: Mutex::new(Health::default()),
             drop_episode: Mutex::new(false),
             gauges: Mutex::new(Vec::new()),
+            labeled: Mutex::new(Vec::new()),
         }
     }
 
@@ -196,6 +215,37 @@ impl ComponentStats {
                 None => g.push((name, help, value)),
             }
         }
+    }
+
+    /// Adds `n` to a component-specific counter `name{label="value"}` (created at first use).
+    pub fn add_labeled(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        label: &'static str,
+        value: &str,
+        n: u64,
+    ) {
+        if let Ok(mut l) = self.labeled.lock() {
+            match l
+                .iter_mut()
+                .find(|c| c.name == name && c.label == label && c.value == value)
+            {
+                Some(c) => c.count += n,
+                None => l.push(Labeled {
+                    name,
+                    help,
+                    label,
+                    value: value.to_string(),
+                    count: n,
+                }),
+            }
+        }
+    }
+
+    /// The labelled counters.
+    pub fn labeled(&self) -> Vec<Labeled> {
+        self.labeled.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
     /// The component-specific gauges: (name, help, value).
@@ -335,6 +385,16 @@ impl ComponentStats {
                 .gauges()
                 .into_iter()
                 .map(|(n, _, v)| (n.to_string(), v))
+                .collect(),
+            counters: self
+                .labeled()
+                .into_iter()
+                .map(|c| {
+                    (
+                        format!("{}{{{}=\"{}\"}}", c.name, c.label, c.value),
+                        c.count,
+                    )
+                })
                 .collect(),
             buffer_depth: self.buffer_depth.load(Relaxed),
             healthy,

@@ -75,6 +75,18 @@ impl Shutdown {
     }
 }
 
+fn event_signal(b: &Batch) -> &'static str {
+    match b {
+        Batch::Metrics(_) => "metrics",
+        Batch::Logs(_) => "logs",
+        Batch::Traces(_) => "traces",
+    }
+}
+
+/// Every `block` consumer stayed full for the whole wait: nothing was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy;
+
 /// Where a source or processor sends its batches: every downstream consumer.
 pub struct Output {
     pub(crate) targets: Vec<Target>,
@@ -123,6 +135,62 @@ impl Output {
                 .store((t.capacity - t.tx.capacity()) as u64, Relaxed);
         }
         self.stats.sent_items.fetch_add(items, Relaxed);
+    }
+
+    /// Sends a batch to every consumer, or to none: a receiver's path, where the sender (an
+    /// application) can retry. Waits up to `wait` for room in every `block` consumer's buffer;
+    /// if one stays full the batch is sent nowhere and [`Busy`] is returned, so the receiver
+    /// answers with a retryable error instead of acknowledging data it could not take.
+    /// `drop_newest` consumers never make it wait: when full they drop (counted), as with
+    /// [`Output::send`].
+    pub async fn send_within(&self, batch: Batch, wait: Duration) -> Result<(), Busy> {
+        let items = batch.item_count() as u64;
+        if items == 0 {
+            return Ok(());
+        }
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut permits = Vec::with_capacity(self.targets.len());
+        for (i, t) in self.targets.iter().enumerate() {
+            if t.policy != WhenFull::Block {
+                continue;
+            }
+            match tokio::time::timeout_at(deadline, t.tx.reserve()).await {
+                Ok(Ok(p)) => permits.push((i, p)),
+                // a closed consumer (stopping): nothing to wait for
+                Ok(Err(_)) => {}
+                Err(_) => {
+                    self.stats.add_labeled(
+                        "lookout_receiver_busy_total",
+                        "Requests answered with a retryable error because a buffer stayed full.",
+                        "signal",
+                        event_signal(&batch),
+                        1,
+                    );
+                    return Err(Busy);
+                }
+            }
+        }
+        let event = Arc::new(batch);
+        for (i, p) in permits {
+            p.send(event.clone());
+            let t = &self.targets[i];
+            t.stats.received_items.fetch_add(items, Relaxed);
+            t.stats
+                .buffer_depth
+                .store((t.capacity - t.tx.capacity()) as u64, Relaxed);
+        }
+        for t in self.targets.iter().filter(|t| t.policy != WhenFull::Block) {
+            match t.tx.try_send(event.clone()) {
+                Ok(()) => {
+                    t.stats.end_drop_episode();
+                    t.stats.received_items.fetch_add(items, Relaxed);
+                }
+                Err(mpsc::error::TrySendError::Full(_)) => t.stats.record_full_drop(items, &t.id),
+                Err(mpsc::error::TrySendError::Closed(_)) => {}
+            }
+        }
+        self.stats.sent_items.fetch_add(items, Relaxed);
+        Ok(())
     }
 
     /// Number of consumers.

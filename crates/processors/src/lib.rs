@@ -1,9 +1,17 @@
 //! lookout's processors: synchronous transforms on the batch path.
 //!
 //! [`ResourceProcessor`] sets or deletes resource attributes on every batch it sees (metrics,
-//! logs and traces alike). Later processors (redaction, filtering, top-N) live here too and
-//! implement the same `lookout_pipeline::Processor` trait.
+//! logs and traces alike). [`SampleProcessor`] head-samples traces by trace id (with an
+//! optional per-service rate limit); [`RedactProcessor`] masks secrets and personal data in
+//! logs, spans and (optionally) metric attributes, with its reusable core [`Redactor`] also
+//! meant for log sources. All implement the same `lookout_pipeline::Processor` trait.
 #![deny(missing_docs)]
+
+pub mod redact;
+pub mod sample;
+
+pub use redact::{RedactProcessor, Redactor};
+pub use sample::{SampleProcessor, SampleStats};
 
 use lookout_config::ResourceProcessorConfig;
 use lookout_model::otlp::{KeyValue, Resource};

@@ -185,6 +185,56 @@ fn writable(dir: &Path) -> bool {
     }
 }
 
+/// StatsD over UDP loses datagrams in bursts when the kernel caps the receive buffer below
+/// what the source asks for.
+fn receiver_checks(config: &Config, checks: &mut Vec<Check>) {
+    let rmem_max: Option<usize> = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+        .ok()
+        .and_then(|t| t.trim().parse().ok());
+    let qlen: Option<usize> = std::fs::read_to_string("/proc/sys/net/unix/max_dgram_qlen")
+        .ok()
+        .and_then(|t| t.trim().parse().ok());
+    for s in &config.sources {
+        if let SourceKind::Statsd(c) = &s.kind {
+            let name = format!("source {}", s.id);
+            if let (Some(_), Some(q)) = (&c.unix, qlen) {
+                if q < 512 {
+                    checks.push(check(
+                        &name,
+                        Level::Warn,
+                        format!("net.unix.max_dgram_qlen is {q}: clients sending to the Unix socket without blocking drop datagrams when more than {q} wait"),
+                        Some("sysctl -w net.unix.max_dgram_qlen=512 (and persist it in /etc/sysctl.d/)"),
+                    ));
+                }
+            }
+            if c.udp.is_none() {
+                continue;
+            }
+            match rmem_max {
+                Some(max) if max < c.receive_buffer => checks.push(check(
+                    &name,
+                    Level::Warn,
+                    format!(
+                        "UDP receive buffer capped at {max} bytes by net.core.rmem_max (receive_buffer asks {}): bursts may be dropped by the kernel",
+                        c.receive_buffer
+                    ),
+                    Some(&format!(
+                        "sysctl -w net.core.rmem_max={} (and persist it in /etc/sysctl.d/)",
+                        c.receive_buffer
+                    )),
+                )),
+                Some(max) => checks.push(check(
+                    &name,
+                    Level::Pass,
+                    format!("UDP receive buffer {} bytes allowed (rmem_max {max})", c.receive_buffer),
+                    None,
+                )),
+                None => {}
+            }
+        }
+    }
+}
+
 fn sink_checks(config: &Config, checks: &mut Vec<Check>) {
     for s in &config.sinks {
         let name = format!("sink {}", s.id);
@@ -384,9 +434,10 @@ pub fn main(g: &Global, json: bool) -> anyhow::Result<ExitCode> {
         .and_then(|c| {
             c.sources
                 .iter()
-                .map(|s| match &s.kind {
-                    SourceKind::HostMetrics(h) => h.proc_path.clone(),
-                    SourceKind::ProcessMetrics(p) => p.proc_path.clone(),
+                .filter_map(|s| match &s.kind {
+                    SourceKind::HostMetrics(h) => Some(h.proc_path.clone()),
+                    SourceKind::ProcessMetrics(p) => Some(p.proc_path.clone()),
+                    _ => None,
                 })
                 .next()
         })
@@ -400,6 +451,7 @@ pub fn main(g: &Global, json: bool) -> anyhow::Result<ExitCode> {
     if let Some(c) = &config {
         server_check(c, &dir, &mut checks);
         sink_checks(c, &mut checks);
+        receiver_checks(c, &mut checks);
     }
     clock_check(&proc_root, &mut checks);
 

@@ -5,6 +5,7 @@ mod diagnose;
 mod dlq;
 mod processes;
 pub mod run;
+mod statsd_cmd;
 pub mod status;
 
 use clap::{Args as ClapArgs, CommandFactory, Parser, Subcommand};
@@ -104,6 +105,12 @@ pub enum Command {
         #[command(subcommand)]
         action: dlq::Action,
     },
+    /// StatsD/DogStatsD tools.
+    Statsd {
+        /// What to do.
+        #[command(subcommand)]
+        action: statsd_cmd::Action,
+    },
     /// Print the version.
     Version {
         /// Machine-readable output.
@@ -163,6 +170,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
             },
         ),
         Command::Dlq { action } => dlq::main(&g, action),
+        Command::Statsd { action } => statsd_cmd::main(action),
         Command::Version { json } => {
             let v = env!("CARGO_PKG_VERSION");
             if json {
