@@ -852,6 +852,9 @@ pub struct StatsdConfig {
     /// Distinct tag sets per metric name and window; more are folded into one overflow series.
     #[serde(default = "default_max_series")]
     pub max_series_per_metric: usize,
+    /// Series held in all; lines that would create more are dropped (counted).
+    #[serde(default = "default_max_series_total")]
+    pub max_series: usize,
     /// TLS for the TCP listener.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsConfig>,
@@ -869,6 +872,9 @@ fn default_percentiles() -> Vec<f64> {
 fn default_max_series() -> usize {
     1000
 }
+fn default_max_series_total() -> usize {
+    100_000
+}
 
 impl Default for StatsdConfig {
     fn default() -> Self {
@@ -882,6 +888,7 @@ impl Default for StatsdConfig {
             timers: StatsdTimers::default(),
             percentiles: default_percentiles(),
             max_series_per_metric: default_max_series(),
+            max_series: default_max_series_total(),
             tls: None,
         }
     }

@@ -136,6 +136,7 @@ pub fn aggregator_config(cfg: &StatsdConfig) -> AggregatorConfig {
         },
         percentiles: cfg.percentiles.clone(),
         max_series_per_metric: cfg.max_series_per_metric,
+        max_series: cfg.max_series,
         ..AggregatorConfig::default()
     }
 }
@@ -370,6 +371,11 @@ async fn flush(
         "lookout_statsd_overflow_points",
         "StatsD points folded into an overflow series by the cardinality guard (since start).",
         s.series_overflowed as f64,
+    );
+    stats.set_gauge(
+        "lookout_statsd_dropped_series_lines",
+        "StatsD lines dropped because max_series series were held (since start).",
+        s.series_dropped as f64,
     );
     if let Some(m) = f.metrics {
         out.send(m).await;

@@ -66,6 +66,10 @@ pub struct AggregatorConfig {
     /// Distinct series per metric (name and kind family) per window before new series are
     /// folded into the overflow series (default 1000).
     pub max_series_per_metric: usize,
+    /// Series held in all (every name); a line that would create one more is dropped and
+    /// counted in [`AggStats::series_dropped`], so a client inventing endless names cannot
+    /// grow memory without bound.
+    pub max_series: usize,
     /// Sketch buckets per sign (default 2048; clamped to 2..=16384).
     pub max_buckets: usize,
     /// Windows without update after which the state kept between windows is forgotten: a
@@ -81,6 +85,7 @@ impl Default for AggregatorConfig {
             timers: TimerMode::Summary,
             percentiles: vec![0.5, 0.9, 0.95, 0.99],
             max_series_per_metric: 1000,
+            max_series: 100_000,
             max_buckets: 2048,
             gauge_idle_windows: 30,
         }
@@ -93,6 +98,8 @@ pub struct AggStats {
     /// Metric lines that would have created a series beyond `max_series_per_metric` in a
     /// window and were folded into the metric's overflow series.
     pub series_overflowed: u64,
+    /// Lines dropped because `max_series` series were already held.
+    pub series_dropped: u64,
     /// Values aggregated into a window (each packed value counts; a set member counts 1).
     pub points_aggregated: u64,
     /// Values of timestamped (`|T`) counter and gauge lines passed through unaggregated.
@@ -380,6 +387,18 @@ impl Aggregator {
         if let Some(s) = self.series.get_mut(&self.key_buf[..]) {
             s.in_window = true;
             apply(s, m, stamp, &mut self.stats);
+            return;
+        }
+        if self.series.len() >= self.cfg.max_series {
+            self.stats.series_dropped += 1;
+            if !overflow {
+                if let Some(c) = self
+                    .name_counts
+                    .get_mut(self.key_buf.get(..name_end).unwrap_or(&[]))
+                {
+                    *c = c.saturating_sub(1);
+                }
+            }
             return;
         }
         let attrs = if overflow {
@@ -1222,6 +1241,31 @@ mod tests {
         feed(&mut agg, &["c:1|c|#k:3", "c:1|c|#k:4"]);
         assert_eq!(agg.stats().series_overflowed, 2);
         assert_eq!(sum_points(&flush(&mut agg)[0]).1.len(), 2);
+    }
+
+    #[test]
+    fn a_global_series_cap_drops_new_series_but_keeps_known_ones() {
+        let mut agg = Aggregator::new(AggregatorConfig {
+            max_series: 3,
+            ..Default::default()
+        });
+        feed(
+            &mut agg,
+            &[
+                "a:1|c", "b:1|c", "c:1|c", "d:1|c", "e:1|g", "a:2|c", "c:5|c",
+            ],
+        );
+        assert_eq!(agg.stats().series_dropped, 2);
+        assert_eq!(agg.stats().series, 3);
+        let ms = flush(&mut agg);
+        let names: Vec<_> = ms
+            .iter()
+            .map(|m| (m.name.clone(), sum_points(m).1.len()))
+            .collect();
+        assert_eq!(names.len(), 3, "{names:?}");
+        assert!(names.iter().all(|(n, _)| n != "d" && n != "e"));
+        let (_, a) = sum_points(&ms[0]);
+        assert_eq!(a[0].3, 3.0);
     }
 
     #[test]

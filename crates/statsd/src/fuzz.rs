@@ -22,6 +22,7 @@ pub fn fuzz_one(data: &[u8]) {
         },
         percentiles: vec![0.0, 0.5, 0.99, 1.0, 2.0, f64::NAN],
         max_series_per_metric: 2,
+        max_series: 8,
         max_buckets: 4,
         gauge_idle_windows: 1,
     };

@@ -34,7 +34,9 @@
 //!
 //! **Service check** `_sc|name|status[|d:ts][|h:host][|#tags][|m:message]`: the name must be
 //! non-empty and the status 0 (OK), 1 (WARNING), 2 (CRITICAL) or 3 (UNKNOWN), else
-//! `bad_service_check`. `m:` comes last: everything after it, `|` included, is the message.
+//! `bad_service_check`. `m:` comes last: everything after it, `|` included, is the message,
+//! except trailing `|c:`, `|e:` and `|card:` origin fields that clients (the official Datadog
+//! client among them) append after it.
 //!
 //! # Aggregation
 //!
