@@ -448,7 +448,7 @@ fn full_buffers_answer_retryable_errors_and_nothing_is_half_accepted() {
     assert!(codes.iter().all(|c| *c == 200 || *c == 503), "{codes:?}");
     let accepted = codes.iter().filter(|c| **c == 200).count();
     assert!(
-        accepted >= 1 && accepted <= 4,
+        (1..=4).contains(&accepted),
         "buffers of 1 batch cannot take {accepted}: {codes:?}"
     );
     assert!(codes.ends_with(&[503, 503]), "{codes:?}");

@@ -72,7 +72,7 @@ fn receivers_keep_their_ports_across_a_reload() {
     };
     let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut sent = 0;
-    let mut post = |n: usize| {
+    let post = |n: usize| {
         let (st, _, _) = http_post(
             h,
             "/v1/logs",
