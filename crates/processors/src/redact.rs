@@ -35,10 +35,12 @@
 //!
 //! # Performance
 //!
-//! [`Redactor::redact_str`] first runs one [`RegexSet`] holding every rule's pattern over the
-//! string: a clean string costs that single pass and no allocation. Only the rules the set
-//! reports are then run (with capture groups) and their candidate matches validated (Luhn
-//! checksum, octet ranges...); the output string is allocated only when something is replaced.
+//! [`Redactor::redact_str`] first runs one [`RegexSet`] over the string, holding a short
+//! detection pattern per rule (a superset of what the rule masks): a clean string costs that
+//! single pass and no allocation. Only the rules the set reports then search the string (with
+//! literal-driven regexes and hand-written scanners, no capture groups), and their candidates
+//! are validated in code (Luhn checksum, token shape, octet ranges...); the output string is
+//! allocated only when something is replaced.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -226,20 +228,20 @@ impl Rule {
                 // The runs are found by hand: a regex restarting at every number of the line
                 // costs several times more.
                 let mut groups = Vec::new();
-                let b = s.as_bytes();
+                let bytes = s.as_bytes();
                 let mut i = 0;
-                while i < b.len() {
-                    if !b[i].is_ascii_digit() {
+                while i < bytes.len() {
+                    if !bytes[i].is_ascii_digit() {
                         i += 1;
                         continue;
                     }
                     let start = i;
                     loop {
-                        while i < b.len() && b[i].is_ascii_digit() {
+                        while i < bytes.len() && bytes[i].is_ascii_digit() {
                             i += 1;
                         }
-                        let sep = i + 1 < b.len() && matches!(b[i], b' ' | b'-');
-                        if sep && b[i + 1].is_ascii_digit() {
+                        let sep = i + 1 < bytes.len() && matches!(bytes[i], b' ' | b'-');
+                        if sep && bytes[i + 1].is_ascii_digit() {
                             i += 1;
                         } else {
                             break;
@@ -635,31 +637,6 @@ impl Redactor {
             extra_keys,
             sensitive_hits: AtomicU64::new(0),
         })
-    }
-
-    #[doc(hidden)]
-    pub fn tmp_set(&self) -> &RegexSet {
-        &self.set
-    }
-
-    #[doc(hidden)]
-    pub fn tmp_nomatches(&self, s: &str) -> Option<String> {
-        if self.rules.is_empty() || !self.set.is_match(s) {
-            return None;
-        }
-        let mut current: Option<String> = None;
-        for rule in self.rules.iter() {
-            let input = current.as_deref().unwrap_or(s);
-            if let Some(next) = rule.apply(input) {
-                current = Some(next);
-            }
-        }
-        current
-    }
-
-    #[doc(hidden)]
-    pub fn tmp_rule(&self, i: usize, s: &str) -> Option<String> {
-        self.rules[i].apply(s)
     }
 
     /// Applies every value rule to `s`. `None` when nothing matched: the common clean case
