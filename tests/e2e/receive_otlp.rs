@@ -7,6 +7,7 @@ use lookout_model::otlp::{ExportTraceServiceRequest, ResourceSpans, ScopeSpans, 
 use lookout_model::Batch;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 fn config(grpc: u16, http: u16, out: &std::path::Path, extra: &str) -> String {
     format!(
@@ -561,4 +562,128 @@ fn tls_listeners_serve_the_sdk_and_refuse_plaintext() {
             "{service}"
         );
     }
+}
+
+/// Traces through `sample` and `redact`: every span of a trace shares one decision, the kept
+/// set is exactly the one the documented rule predicts from the trace ids, and secrets in span
+/// attributes and log bodies never reach the sink.
+#[test]
+fn sampling_is_consistent_by_trace_id_and_secrets_are_redacted() {
+    use lookout_model::otlp::{any_value, AnyValue, LogRecord, ResourceLogs, ScopeLogs};
+    let dir = tempfile::tempdir().unwrap();
+    let (g, h) = (free_port(), free_port());
+    let out = dir.path().join("out.jsonl");
+    let cfg = format!(
+        "sources:\n  otlp: {{type: otlp, grpc: 127.0.0.1:{g}, http: 127.0.0.1:{h}}}\nprocessors:\n  sample: {{type: sample, inputs: [otlp], rate: 0.5}}\n  scrub: {{type: redact, inputs: [sample]}}\nsinks:\n  out: {{type: file, inputs: [scrub], path: {}}}\n",
+        out.display()
+    );
+    let mut a = Agent::start(Some(&cfg), &[]);
+    a.wait_ready();
+    wait_component(&a, "otlp");
+    let s = |k: &str, v: &str| lookout_model::attr::str(k, v);
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut rand = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut traces = Vec::new();
+    let pb = [("Content-Type", "application/x-protobuf")];
+    for chunk in 0..8 {
+        let mut spans = Vec::new();
+        for _ in 0..50 {
+            let mut tid = rand().to_be_bytes().to_vec();
+            tid.extend(rand().to_be_bytes());
+            for i in 0..3u8 {
+                let mut sp = span(0, i + 1);
+                sp.trace_id = tid.clone();
+                sp.span_id = [rand().to_be_bytes()[0], chunk, i, 1, 2, 3, 4, 5].to_vec();
+                sp.attributes = vec![
+                    s("user.email", "alice@example.com"),
+                    s("payment.card", "4111 1111 1111 1111"),
+                    s("db.password", "hunter2"),
+                    s(
+                        "http.request.header.authorization",
+                        "Bearer abcdef1234567890",
+                    ),
+                    s("order.id", "20240101123456"),
+                ];
+                spans.push(sp);
+            }
+            traces.push(tid);
+        }
+        let (st, _, _) = http_post(h, "/v1/traces", &pb, &trace_request(spans));
+        assert_eq!(st, 200);
+    }
+    let log = Batch::Logs(lookout_model::otlp::ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            scope_logs: vec![ScopeLogs {
+                log_records: vec![LogRecord {
+                    body: Some(AnyValue {
+                        value: Some(any_value::Value::StringValue(
+                            "login ok user=bob password=s3cr3t! from 10.1.2.3".into(),
+                        )),
+                    }),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    })
+    .encode_protobuf();
+    assert_eq!(http_post(h, "/v1/logs", &pb, &log).0, 200);
+    // the documented rule: keep when the last 7 bytes of the trace id < rate * 2^56
+    let want: Vec<String> = traces
+        .iter()
+        .filter(|t| {
+            let r = t[9..].iter().fold(0u64, |acc, b| (acc << 8) | *b as u64);
+            (r as f64) < 0.5 * (1u64 << 56) as f64
+        })
+        .map(|t| t.iter().map(|b| format!("{b:02x}")).collect())
+        .collect();
+    let dropped = ((traces.len() - want.len()) * 3) as u64;
+    wait_for(Duration::from_secs(10), || {
+        (component_status(&a, "sample")["dropped_items"].as_u64() == Some(dropped)).then_some(())
+    })
+    .unwrap_or_else(|| panic!("sample dropped_items: {}", component_status(&a, "sample")));
+    assert_eq!(a.stop(), 0);
+
+    let text = std::fs::read_to_string(&out).unwrap();
+    for secret in [
+        "alice@example.com",
+        "4111 1111 1111 1111",
+        "hunter2",
+        "abcdef1234567890",
+        "s3cr3t!",
+    ] {
+        assert!(!text.contains(secret), "{secret} leaked");
+    }
+    assert!(
+        text.contains("20240101123456"),
+        "an order id is not a card number"
+    );
+    assert!(text.contains("[REDACTED:email]"), "{text}");
+    let spans = spans_of(&read_jsonl(&out));
+    let mut per_trace: BTreeMap<String, usize> = BTreeMap::new();
+    for (_, sp) in &spans {
+        *per_trace
+            .entry(sp["traceId"].as_str().unwrap().to_string())
+            .or_default() += 1;
+        assert_eq!(attrs(&sp["attributes"])["user.email"], "[REDACTED:email]");
+    }
+    assert!(
+        per_trace.values().all(|n| *n == 3),
+        "a trace was split: {per_trace:?}"
+    );
+    let got: Vec<String> = per_trace.keys().cloned().collect();
+    let mut want_sorted = want.clone();
+    want_sorted.sort();
+    assert_eq!(got, want_sorted);
+    assert!(
+        (140..=260).contains(&got.len()),
+        "kept {} of 400",
+        got.len()
+    );
 }

@@ -517,7 +517,14 @@ impl Topology {
                     let items = ev.item_count() as u64;
                     let batch = Arc::try_unwrap(ev).unwrap_or_else(|shared| (*shared).clone());
                     match proc.process(batch) {
-                        Some(b) => out.send(b).await,
+                        Some(b) => {
+                            // a processor may drop part of a batch (sampling, filtering)
+                            let left = b.item_count() as u64;
+                            if left < items {
+                                stats.dropped_items.fetch_add(items - left, Relaxed);
+                            }
+                            out.send(b).await
+                        }
                         None => {
                             stats.dropped_items.fetch_add(items, Relaxed);
                         }
