@@ -15,13 +15,28 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// A port free right now on 127.0.0.1.
+/// A port free right now on 127.0.0.1, never the same twice in this test process (tests run
+/// in parallel: two of them asking at once could otherwise get the same port).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    unique_port(|| {
+        TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    })
+}
+
+fn unique_port(mut pick: impl FnMut() -> u16) -> u16 {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
+    loop {
+        let p = pick();
+        if !given.contains(&p) {
+            given.push(p);
+            return p;
+        }
+    }
 }
 
 /// Requires an external tool; panics with the reason if it is missing (CI installs them all,
@@ -376,11 +391,13 @@ pub fn all_logs(reqs: &[serde_json::Value]) -> Vec<serde_json::Value> {
 
 /// A free UDP port on 127.0.0.1 right now.
 pub fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    unique_port(|| {
+        std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    })
 }
 
 /// Requires a Python module; panics with the install command if missing (CI installs it).

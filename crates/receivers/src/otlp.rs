@@ -19,10 +19,11 @@
 //!   `Retry-After` / gRPC `UNAVAILABLE`, which SDK exporters retry with backoff. Nothing of the
 //!   request was forwarded, so the retry cannot duplicate data.
 //!
-//! Listeners are bound with `SO_REUSEPORT` when the component is built, so a configuration
-//! reload can start the new receiver while the old one still runs. On shutdown the accept loops
-//! stop, connections are closed gracefully (in-flight requests finish, for at most 5 s), and
-//! the output is dropped so the sinks can drain.
+//! Listeners are bound when the component is built; across a configuration reload the new
+//! receiver takes over the old one's socket (see [`crate::listen`]), so connections waiting in
+//! the accept queue are served by the new one. On shutdown the accept loops stop, connections
+//! are closed gracefully (in-flight requests finish, for at most 5 s), and the output is dropped
+//! so the sinks can drain.
 
 use crate::listen::bind_tcp;
 use bytes::Bytes;

@@ -177,15 +177,19 @@ async fn reload(
     if new.settings.server != current.settings.server {
         tracing::warn!("SIGHUP: server settings changed; they take effect at the next restart");
     }
+    // listeners on the same address are shared by the new topology (see receivers::listen)
+    let generation = lookout_receivers::listen::new_generation();
     let mut next = match build(&new, registry, data_dir) {
         Ok(t) => t,
         Err(e) => {
+            lookout_receivers::listen::rollback_generation(generation);
             state.reloads_failed.fetch_add(1, Relaxed);
             tracing::error!("SIGHUP: configuration rejected, keeping the running one: {e}");
             return (running, None);
         }
     };
     let _ = running.shutdown(current.settings.shutdown_grace.0).await;
+    lookout_receivers::listen::release_unclaimed();
     next.start();
     routes.replace_with(next.routes());
     let hash = config_hash(&new);
