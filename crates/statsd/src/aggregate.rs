@@ -189,9 +189,9 @@ pub struct Aggregator {
     cfg: AggregatorConfig,
     percentiles: Vec<f64>,
     /// Series by key: family, name, marker (normal / overflow), container id, sorted tags.
-    series: HashMap<Box<[u8]>, Series>,
+    series: HashMap<Box<[u8]>, Series, KeyState>,
     /// Series counted this window per (family, name) key prefix.
-    name_counts: HashMap<Box<[u8]>, usize>,
+    name_counts: HashMap<Box<[u8]>, usize, KeyState>,
     logs: Vec<LogRecord>,
     stats: AggStats,
     key_buf: Vec<u8>,
@@ -203,6 +203,76 @@ impl Default for Aggregator {
     }
 }
 
+/// A fast hasher for series keys (the hot path hashes one key per line): a multiply-rotate
+/// mix over 8-byte words with a final avalanche, seeded per aggregator from the standard
+/// library's random keys so that colliding keys cannot be prepared in advance.
+#[derive(Clone, Copy)]
+pub(crate) struct KeyState {
+    seed: u64,
+}
+
+impl KeyState {
+    fn new() -> Self {
+        use std::hash::BuildHasher;
+        KeyState {
+            seed: std::collections::hash_map::RandomState::new()
+                .hash_one(0x006c_6f6f_6b6f_7574_u64),
+        }
+    }
+}
+
+impl std::hash::BuildHasher for KeyState {
+    type Hasher = KeyHasher;
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher { h: self.seed }
+    }
+}
+
+/// See [`KeyState`].
+pub(crate) struct KeyHasher {
+    h: u64,
+}
+
+impl KeyHasher {
+    #[inline]
+    fn mix(&mut self, w: u64) {
+        self.h = (self.h.rotate_left(23) ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+impl std::hash::Hasher for KeyHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            self.mix(u64::from_le_bytes(b));
+        }
+        let tail = words.remainder();
+        if !tail.is_empty() {
+            let mut b = [0u8; 8];
+            b[..tail.len()].copy_from_slice(tail);
+            self.mix(u64::from_le_bytes(b) ^ ((tail.len() as u64) << 59));
+        }
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.mix(n as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        let mut h = self.h;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+}
+
 fn put_str(buf: &mut Vec<u8>, s: &str) {
     let len = u32::try_from(s.len()).unwrap_or(u32::MAX);
     buf.extend_from_slice(&len.to_le_bytes());
@@ -210,7 +280,7 @@ fn put_str(buf: &mut Vec<u8>, s: &str) {
 }
 
 /// Tags sorted by key (stable), so the last occurrence of a key ends its run.
-type TagList<'a> = InlineVec<(&'a str, &'a str), 16>;
+type TagList<'a> = InlineVec<(&'a str, &'a str), 8>;
 
 fn sorted_tags<'a>(tags: &Tags<'a>) -> TagList<'a> {
     let mut list: TagList<'a> = tags.iter().collect();
@@ -315,8 +385,8 @@ impl Aggregator {
         Self {
             cfg,
             percentiles,
-            series: HashMap::new(),
-            name_counts: HashMap::new(),
+            series: HashMap::with_hasher(KeyState::new()),
+            name_counts: HashMap::with_hasher(KeyState::new()),
             logs: Vec::new(),
             stats: AggStats::default(),
             key_buf: Vec::with_capacity(256),
