@@ -648,6 +648,20 @@ fn sampling_is_consistent_by_trace_id_and_secrets_are_redacted() {
         (component_status(&a, "sample")["dropped_items"].as_u64() == Some(dropped)).then_some(())
     })
     .unwrap_or_else(|| panic!("sample dropped_items: {}", component_status(&a, "sample")));
+    let lines = [
+        format!("lookout_sample_spans_total{{component_id=\"sample\",decision=\"kept\"}} {}", want.len() * 3),
+        format!("lookout_sample_spans_total{{component_id=\"sample\",decision=\"dropped_probability\"}} {dropped}"),
+        format!("lookout_redactions_total{{component_id=\"scrub\",rule=\"email\"}} {}", want.len() * 3),
+    ];
+    // the redact processor runs after the sampler: wait for it too
+    wait_for(Duration::from_secs(10), || {
+        let page = a.get("/metrics").1;
+        lines
+            .iter()
+            .all(|l| page.contains(l.as_str()))
+            .then_some(())
+    })
+    .unwrap_or_else(|| panic!("missing one of {lines:?} in\n{}", a.get("/metrics").1));
     assert_eq!(a.stop(), 0);
 
     let text = std::fs::read_to_string(&out).unwrap();

@@ -243,6 +243,33 @@ impl ComponentStats {
         }
     }
 
+    /// Sets a component-specific counter `name{label="value"}` to `count` (for components that
+    /// keep their own running totals).
+    pub fn set_labeled(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        label: &'static str,
+        value: &str,
+        count: u64,
+    ) {
+        if let Ok(mut l) = self.labeled.lock() {
+            match l
+                .iter_mut()
+                .find(|c| c.name == name && c.label == label && c.value == value)
+            {
+                Some(c) => c.count = count,
+                None => l.push(Labeled {
+                    name,
+                    help,
+                    label,
+                    value: value.to_string(),
+                    count,
+                }),
+            }
+        }
+    }
+
     /// The labelled counters.
     pub fn labeled(&self) -> Vec<Labeled> {
         self.labeled.lock().map(|l| l.clone()).unwrap_or_default()

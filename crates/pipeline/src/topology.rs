@@ -35,6 +35,9 @@ pub trait Source: Send + 'static {
 pub trait Processor: Send + 'static {
     /// Transforms one batch; `None` drops it (counted by the runtime).
     fn process(&mut self, batch: Batch) -> Option<Batch>;
+    /// Publishes processor-specific figures into its stats (called after each batch), e.g.
+    /// redactions by rule. Nothing by default.
+    fn report(&self, _stats: &ComponentStats) {}
 }
 
 /// Delivers batches until its input closes.
@@ -523,9 +526,11 @@ impl Topology {
                             if left < items {
                                 stats.dropped_items.fetch_add(items - left, Relaxed);
                             }
+                            proc.report(&stats);
                             out.send(b).await
                         }
                         None => {
+                            proc.report(&stats);
                             stats.dropped_items.fetch_add(items, Relaxed);
                         }
                     }

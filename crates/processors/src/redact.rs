@@ -908,6 +908,18 @@ impl Processor for RedactProcessor {
         self.redact_batch(&mut batch);
         Some(batch)
     }
+
+    fn report(&self, stats: &lookout_pipeline::ComponentStats) {
+        for (rule, n) in self.rule_hits() {
+            stats.set_labeled(
+                "lookout_redactions_total",
+                "Values masked by a redact processor, by rule.",
+                "rule",
+                &rule,
+                n,
+            );
+        }
+    }
 }
 
 /// Fuzzing entry point: redacts the (lossily decoded) input with every built-in rule enabled

@@ -150,6 +150,20 @@ impl Processor for SampleProcessor {
     fn process(&mut self, batch: Batch) -> Option<Batch> {
         self.process_at(batch, Instant::now())
     }
+
+    fn report(&self, stats: &lookout_pipeline::ComponentStats) {
+        const NAME: &str = "lookout_sample_spans_total";
+        const HELP: &str = "Spans seen by a sample processor, by decision.";
+        let s = &self.stats;
+        for (decision, n) in [
+            ("kept", s.kept),
+            ("dropped_probability", s.dropped_probability),
+            ("dropped_rate_limit", s.dropped_rate_limit),
+            ("invalid_trace_id", s.invalid_trace_id),
+        ] {
+            stats.set_labeled(NAME, HELP, "decision", decision, n);
+        }
+    }
 }
 
 /// `ceil(rate · 2^56)`, clamped to [0, 2^56].
