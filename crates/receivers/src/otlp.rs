@@ -746,7 +746,8 @@ async fn grpc_inner(
         }
         Bytes::from(gunzip(payload.1, max)?)
     } else {
-        Bytes::copy_from_slice(payload.1)
+        // the message is the rest of the body after the 5-byte header (checked by unframe)
+        raw.slice(5..)
     };
     let batch = decode(signal, Encoding::Protobuf, &body)?;
     accept(ingest, batch).await
