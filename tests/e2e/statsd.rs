@@ -374,3 +374,72 @@ fn statsd_parse_prints_one_json_object_per_line() {
         .sum();
     assert_eq!(total, 12.0, "{text}");
 }
+
+#[test]
+fn tcp_with_tls_takes_lines_from_a_tls_client() {
+    require("openssl", "apt-get install openssl");
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let o = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let tcp = free_port();
+    let out = dir.path().join("out.jsonl");
+    let cfg = format!(
+        "sources:\n  statsd:\n    type: statsd\n    udp: null\n    tcp: 127.0.0.1:{tcp}\n    tls: {{cert: {}, key: {}}}\nsinks:\n  out: {{type: file, inputs: [statsd], path: {}}}\n",
+        cert.display(),
+        key.display(),
+        out.display()
+    );
+    let mut a = Agent::start(Some(&cfg), &[]);
+    a.wait_ready();
+    wait_component(&a, "statsd");
+    // Python's ssl module (OpenSSL) as the client, verifying the agent's certificate
+    let client = format!(
+        "import socket, ssl\nctx = ssl.create_default_context(cafile={:?})\nwith socket.create_connection(('127.0.0.1', {tcp})) as raw:\n    with ctx.wrap_socket(raw, server_hostname='127.0.0.1') as s:\n        s.sendall(b'tls.count:5|c|#via:tls\\ntls.count:7|c|#via:tls\\n')\n",
+        cert.display().to_string()
+    );
+    let o = std::process::Command::new("python3")
+        .args(["-c", &client])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // a plaintext client gets nothing in: its bytes are not a TLS handshake
+    {
+        use std::io::Write;
+        let mut plain = std::net::TcpStream::connect(("127.0.0.1", tcp)).unwrap();
+        let _ = plain.write_all(b"plain.count:1|c\n");
+    }
+    wait_for(Duration::from_secs(10), || {
+        (component_status(&a, "statsd")["received_items"].as_u64() == Some(2)).then_some(())
+    })
+    .unwrap_or_else(|| panic!("{}", component_status(&a, "statsd")));
+    assert_eq!(a.stop(), 0);
+    let metrics = by_name(&read_jsonl(&out));
+    let total: f64 = points(&metrics["tls.count"], "sum")
+        .iter()
+        .map(|p| value(p))
+        .sum();
+    assert_eq!(total, 12.0);
+    assert!(!metrics.contains_key("plain.count"));
+}
