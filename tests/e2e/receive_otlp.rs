@@ -701,3 +701,38 @@ fn sampling_is_consistent_by_trace_id_and_secrets_are_redacted() {
         got.len()
     );
 }
+
+/// At `max_connections`, a new connection waits in the accept queue (it is not refused) and is
+/// served as soon as a slot frees.
+#[test]
+fn connections_beyond_the_limit_wait_for_a_free_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (g, h) = (free_port(), free_port());
+    let out = dir.path().join("out.jsonl");
+    let mut a = Agent::start(Some(&config(g, h, &out, "    max_connections: 2\n")), &[]);
+    a.wait_ready();
+    wait_component(&a, "otlp");
+    let idle1 = std::net::TcpStream::connect(("127.0.0.1", h)).unwrap();
+    let _idle2 = std::net::TcpStream::connect(("127.0.0.1", h)).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let r = http_post(
+            h,
+            "/v1/logs",
+            &[("Content-Type", "application/json")],
+            b"{}",
+        );
+        let _ = tx.send(r.0);
+    });
+    assert!(
+        rx.recv_timeout(std::time::Duration::from_millis(700))
+            .is_err(),
+        "a third connection was served beside two open ones"
+    );
+    drop(idle1);
+    let st = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the waiting connection was never served");
+    assert_eq!(st, 200);
+}

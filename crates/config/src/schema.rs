@@ -911,6 +911,9 @@ pub struct OtlpReceiverConfig {
     /// retryable error (HTTP 503 / gRPC UNAVAILABLE).
     #[serde(default = "default_backpressure_wait")]
     pub backpressure_wait: Duration,
+    /// Open connections served at once per listener; more wait in the kernel's accept queue.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
     /// TLS for both listeners.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsConfig>,
@@ -925,6 +928,9 @@ fn default_otlp_http() -> Option<SocketAddr> {
 fn default_otlp_max_request() -> usize {
     4 << 20
 }
+fn default_max_connections() -> usize {
+    1024
+}
 fn default_backpressure_wait() -> Duration {
     Duration::from_secs(1)
 }
@@ -936,6 +942,7 @@ impl Default for OtlpReceiverConfig {
             http: default_otlp_http(),
             max_request_bytes: default_otlp_max_request(),
             backpressure_wait: default_backpressure_wait(),
+            max_connections: default_max_connections(),
             tls: None,
         }
     }

@@ -60,6 +60,20 @@ use tokio_rustls::TlsAcceptor;
 
 /// How long open connections get to finish their requests when the receiver stops.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
+/// How long a client may take to send a request's headers (HTTP/1) before the connection is
+/// closed (a slow client must not hold a connection slot forever).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The connection builder: HTTP/1.1 and HTTP/2 (prior knowledge or ALPN), with a header read
+/// timeout.
+fn conn_builder() -> auto::Builder<TokioExecutor> {
+    let mut b = auto::Builder::new(TokioExecutor::new());
+    b.http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    b.http2().timer(hyper_util::rt::TokioTimer::new());
+    b
+}
 
 /// The OTLP receiver source.
 pub struct OtlpSource {
@@ -157,6 +171,7 @@ impl Source for OtlpSource {
                     self.tls.clone(),
                     ingest.clone(),
                     shutdown.clone(),
+                    self.cfg.max_connections.max(1),
                 ));
             }
             drop(ingest);
@@ -171,13 +186,16 @@ async fn serve(
     tls: Option<TlsAcceptor>,
     ingest: Arc<Ingest>,
     mut shutdown: lookout_pipeline::Shutdown,
+    max_connections: usize,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let builder = conn_builder();
     let mut conns = JoinSet::new();
     loop {
+        // at the connection limit, new connections wait in the kernel's accept queue
         let accepted = tokio::select! {
             _ = shutdown.wait() => break,
-            a = listener.accept() => a,
+            a = listener.accept(), if conns.len() < max_connections => a,
             Some(_) = conns.join_next(), if !conns.is_empty() => continue,
         };
         let (stream, _) = match accepted {
@@ -197,7 +215,7 @@ async fn serve(
         });
         match &tls {
             None => {
-                let conn = auto::Builder::new(TokioExecutor::new())
+                let conn = builder
                     .serve_connection(TokioIo::new(stream), svc)
                     .into_owned();
                 let conn = graceful.watch(conn);
@@ -208,6 +226,7 @@ async fn serve(
             Some(acceptor) => {
                 let acceptor = acceptor.clone();
                 let watcher = graceful.watcher();
+                let builder = builder.clone();
                 conns.spawn(async move {
                     let stream = match tokio::time::timeout(
                         Duration::from_secs(10),
@@ -218,7 +237,7 @@ async fn serve(
                         Ok(Ok(s)) => s,
                         _ => return,
                     };
-                    let conn = auto::Builder::new(TokioExecutor::new())
+                    let conn = builder
                         .serve_connection(TokioIo::new(stream), svc)
                         .into_owned();
                     let _ = watcher.watch(conn).await;

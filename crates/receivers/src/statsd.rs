@@ -27,6 +27,8 @@ use tokio_rustls::TlsAcceptor;
 
 /// Longest line accepted over TCP; a longer one is counted (`line_too_long`) and skipped.
 pub const MAX_TCP_LINE: usize = 64 * 1024;
+/// TCP connections read at once; more wait in the kernel's accept queue.
+pub const MAX_TCP_CONNECTIONS: usize = 1024;
 /// Largest datagram read (UDP and Unix).
 const MAX_DATAGRAM: usize = 65_536;
 
@@ -397,7 +399,7 @@ async fn accept_tcp(
     loop {
         let accepted = tokio::select! {
             _ = shutdown.wait() => break,
-            a = listener.accept() => a,
+            a = listener.accept(), if conns.len() < MAX_TCP_CONNECTIONS => a,
             Some(_) = conns.join_next(), if !conns.is_empty() => continue,
         };
         let stream = match accepted {
