@@ -15,6 +15,7 @@ use lookout_config::{StatsdConfig, StatsdCounters, StatsdTimers};
 use lookout_model::otlp::KeyValue;
 use lookout_pipeline::{BoxFuture, ComponentStats, Source, SourceContext};
 use lookout_statsd::{Aggregator, AggregatorConfig, CounterMode, Line, TimerMode};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
@@ -246,6 +247,8 @@ impl Source for StatsdSource {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut window_start = lookout_model::now_nanos();
             let mut buf = vec![0u8; MAX_DATAGRAM];
+            let mut bufs: Vec<Vec<u8>> = (0..RECV_BATCH).map(|_| vec![0u8; MAX_DATAGRAM]).collect();
+            let mut lens: Vec<(usize, bool)> = Vec::with_capacity(RECV_BATCH);
             let mut ubuf = vec![0u8; MAX_DATAGRAM];
             let mut tcp_open = true;
             loop {
@@ -262,21 +265,33 @@ impl Source for StatsdSource {
                             }
                         }
                     }
-                    r = recv_udp(&udp, &mut buf) => {
-                        if let Ok(n) = r {
-                            let now = lookout_model::now_nanos();
-                            let (ok, _) = ingest_datagram(&mut agg, &buf[..n], now, &stats);
-                            let mut lines = ok;
-                            // drain what is already queued before polling anything else
+                    r = udp_readable(&udp) => {
+                        if r.is_ok() {
                             if let Some(s) = &udp {
-                                for _ in 0..1024 {
-                                    match s.try_recv(&mut buf) {
-                                        Ok(n) => lines += ingest_datagram(&mut agg, &buf[..n], now, &stats).0,
+                                let now = lookout_model::now_nanos();
+                                // drain what is queued (batches of datagrams per system call)
+                                // before polling anything else
+                                let mut lines = 0;
+                                for _ in 0..64 {
+                                    match s.try_io(tokio::io::Interest::READABLE, || {
+                                        recv_batch(s.as_raw_fd(), &mut bufs, &mut lens)
+                                    }) {
+                                        Ok(()) => {
+                                            for (i, &(n, truncated)) in lens.iter().enumerate() {
+                                                if truncated {
+                                                    count_error(&stats, "datagram_truncated");
+                                                    continue;
+                                                }
+                                                if let Some(b) = bufs.get(i) {
+                                                    lines += ingest_datagram(&mut agg, &b[..n.min(b.len())], now, &stats).0;
+                                                }
+                                            }
+                                        }
                                         Err(_) => break,
                                     }
                                 }
+                                stats.received_items.fetch_add(lines, Relaxed);
                             }
-                            stats.received_items.fetch_add(lines, Relaxed);
                         }
                     }
                     r = recv_unix(&unix, &mut ubuf) => {
@@ -339,11 +354,45 @@ impl Source for StatsdSource {
     }
 }
 
-async fn recv_udp(s: &Option<tokio::net::UdpSocket>, buf: &mut [u8]) -> std::io::Result<usize> {
+async fn udp_readable(s: &Option<tokio::net::UdpSocket>) -> std::io::Result<()> {
     match s {
-        Some(s) => s.recv(buf).await,
+        Some(s) => s.readable().await,
         None => std::future::pending().await,
     }
+}
+
+/// Datagrams read per system call on the UDP socket.
+const RECV_BATCH: usize = 16;
+
+/// Reads up to `bufs.len()` queued datagrams with one `recvmmsg`; `lens` gets each one's length
+/// and whether it was cut (larger than its buffer). Nothing queued: a `WouldBlock` error.
+fn recv_batch(
+    fd: std::os::fd::RawFd,
+    bufs: &mut [Vec<u8>],
+    lens: &mut Vec<(usize, bool)>,
+) -> std::io::Result<()> {
+    use nix::sys::socket::{recvmmsg, MsgFlags, MultiHeaders, SockaddrStorage};
+    lens.clear();
+    let mut headers: MultiHeaders<SockaddrStorage> = MultiHeaders::preallocate(bufs.len(), None);
+    let mut iovs: Vec<[std::io::IoSliceMut<'_>; 1]> = bufs
+        .iter_mut()
+        .map(|b| [std::io::IoSliceMut::new(&mut b[..])])
+        .collect();
+    let got = recvmmsg(
+        fd,
+        &mut headers,
+        iovs.iter_mut(),
+        MsgFlags::MSG_DONTWAIT,
+        None,
+    )
+    .map_err(std::io::Error::from)?;
+    for m in got {
+        lens.push((m.bytes, m.flags.contains(MsgFlags::MSG_TRUNC)));
+    }
+    if lens.is_empty() {
+        return Err(std::io::ErrorKind::WouldBlock.into());
+    }
+    Ok(())
 }
 
 async fn recv_unix(s: &Option<tokio::net::UnixDatagram>, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -551,6 +600,33 @@ mod tests {
             "a:1|c\nb:2|c\nc:3|c\ne:5|c\nf:6|c\nd:4|c"
         );
         assert_eq!(too_long, 2);
+    }
+
+    #[test]
+    fn recv_batch_reads_several_datagrams_per_call_and_flags_cut_ones() {
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        rx.set_nonblocking(true).unwrap();
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        for d in [
+            &b"a:1|c"[..],
+            b"bb:2|c",
+            b"this one is longer than 16 bytes",
+            b"d:4|c",
+            b"e:5|c",
+        ] {
+            tx.send_to(d, rx.local_addr().unwrap()).unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let mut bufs: Vec<Vec<u8>> = (0..3).map(|_| vec![0u8; 16]).collect();
+        let mut lens = Vec::new();
+        recv_batch(rx.as_raw_fd(), &mut bufs, &mut lens).unwrap();
+        assert_eq!(lens, vec![(5, false), (6, false), (16, true)]);
+        assert_eq!(&bufs[1][..6], b"bb:2|c");
+        recv_batch(rx.as_raw_fd(), &mut bufs, &mut lens).unwrap();
+        assert_eq!(lens, vec![(5, false), (5, false)]);
+        assert_eq!(&bufs[1][..5], b"e:5|c");
+        let e = recv_batch(rx.as_raw_fd(), &mut bufs, &mut lens).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock);
     }
 
     #[test]
