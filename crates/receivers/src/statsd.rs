@@ -18,8 +18,9 @@ use lookout_statsd::{Aggregator, AggregatorConfig, CounterMode, Line, TimerMode}
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::mpsc;
@@ -204,15 +205,7 @@ impl Source for StatsdSource {
                 mut shutdown,
                 stats,
             } = cx;
-            let udp = self
-                .udp
-                .and_then(|s| match tokio::net::UdpSocket::from_std(s) {
-                    Ok(s) => Some(s),
-                    Err(e) => {
-                        stats.record_error(&format!("statsd udp: {e}"));
-                        None
-                    }
-                });
+            let udp = self.udp;
             let udp_port = udp.as_ref().and_then(|s| s.local_addr().ok());
             let (unix, unix_path) = match self.unix {
                 Some((s, p)) => match tokio::net::UnixDatagram::from_std(s) {
@@ -241,14 +234,30 @@ impl Source for StatsdSource {
             }
             drop(tcp_tx);
 
-            let mut agg = Aggregator::new(aggregator_config(&self.cfg));
+            let agg = Arc::new(Mutex::new(Aggregator::new(aggregator_config(&self.cfg))));
+            // UDP is read by a dedicated thread (as fast as the kernel delivers, whatever the
+            // async workers are doing); it shares the aggregator with this task
+            let udp_stop = Arc::new(AtomicBool::new(false));
+            let udp_thread = match udp {
+                Some(sock) => {
+                    let (agg, st, stop) = (agg.clone(), stats.clone(), udp_stop.clone());
+                    match std::thread::Builder::new()
+                        .name("statsd-udp".into())
+                        .spawn(move || udp_reader(sock, &agg, &st, &stop))
+                    {
+                        Ok(h) => Some(h),
+                        Err(e) => {
+                            stats.record_error(&format!("statsd udp reader: {e}"));
+                            None
+                        }
+                    }
+                }
+                None => None,
+            };
             let period = self.cfg.flush_interval.0;
             let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut window_start = lookout_model::now_nanos();
-            let mut buf = vec![0u8; MAX_DATAGRAM];
-            let mut bufs: Vec<Vec<u8>> = (0..RECV_BATCH).map(|_| vec![0u8; MAX_DATAGRAM]).collect();
-            let mut lens: Vec<(usize, bool)> = Vec::with_capacity(RECV_BATCH);
             let mut ubuf = vec![0u8; MAX_DATAGRAM];
             let mut tcp_open = true;
             loop {
@@ -257,7 +266,7 @@ impl Source for StatsdSource {
                     _ = shutdown.wait() => break,
                     _ = tick.tick() => {
                         let now = lookout_model::now_nanos();
-                        flush(&mut agg, window_start, now, &self.resource, &out, &stats).await;
+                        flush(&agg, window_start, now, &self.resource, &out, &stats).await;
                         window_start = now;
                         if let Some(addr) = udp_port {
                             if let Some(d) = udp_kernel_drops(addr) {
@@ -265,54 +274,27 @@ impl Source for StatsdSource {
                             }
                         }
                     }
-                    r = udp_readable(&udp) => {
-                        if r.is_ok() {
-                            if let Some(s) = &udp {
-                                let now = lookout_model::now_nanos();
-                                // drain what is queued (batches of datagrams per system call)
-                                // before polling anything else
-                                let mut lines = 0;
-                                for _ in 0..64 {
-                                    match s.try_io(tokio::io::Interest::READABLE, || {
-                                        recv_batch(s.as_raw_fd(), &mut bufs, &mut lens)
-                                    }) {
-                                        Ok(()) => {
-                                            for (i, &(n, truncated)) in lens.iter().enumerate() {
-                                                if truncated {
-                                                    count_error(&stats, "datagram_truncated");
-                                                    continue;
-                                                }
-                                                if let Some(b) = bufs.get(i) {
-                                                    lines += ingest_datagram(&mut agg, &b[..n.min(b.len())], now, &stats).0;
-                                                }
-                                            }
-                                        }
-                                        Err(_) => break,
-                                    }
-                                }
-                                stats.received_items.fetch_add(lines, Relaxed);
-                            }
-                        }
-                    }
                     r = recv_unix(&unix, &mut ubuf) => {
                         if let Ok(n) = r {
                             let now = lookout_model::now_nanos();
-                            let mut lines = ingest_datagram(&mut agg, &ubuf[..n], now, &stats).0;
+                            let mut a = lock(&agg);
+                            let mut lines = ingest_datagram(&mut a, &ubuf[..n], now, &stats).0;
                             if let Some(s) = &unix {
                                 for _ in 0..1024 {
                                     match s.try_recv(&mut ubuf) {
-                                        Ok(n) => lines += ingest_datagram(&mut agg, &ubuf[..n], now, &stats).0,
+                                        Ok(n) => lines += ingest_datagram(&mut a, &ubuf[..n], now, &stats).0,
                                         Err(_) => break,
                                     }
                                 }
                             }
+                            drop(a);
                             stats.received_items.fetch_add(lines, Relaxed);
                         }
                     }
                     c = tcp_rx.recv(), if tcp_open => match c {
                         Some(TcpChunk::Lines(data)) => {
                             let now = lookout_model::now_nanos();
-                            let (ok, _) = ingest_datagram(&mut agg, &data, now, &stats);
+                            let (ok, _) = ingest_datagram(&mut lock(&agg), &data, now, &stats);
                             stats.received_items.fetch_add(ok, Relaxed);
                         }
                         Some(TcpChunk::TooLong) => count_error(&stats, "line_too_long"),
@@ -326,19 +308,17 @@ impl Source for StatsdSource {
             while let Ok(c) = tcp_rx.try_recv() {
                 if let TcpChunk::Lines(data) = c {
                     let (ok, _) =
-                        ingest_datagram(&mut agg, &data, lookout_model::now_nanos(), &stats);
+                        ingest_datagram(&mut lock(&agg), &data, lookout_model::now_nanos(), &stats);
                     stats.received_items.fetch_add(ok, Relaxed);
                 }
             }
-            if let Some(s) = &udp {
-                while let Ok(n) = s.try_recv(&mut buf) {
-                    let (ok, _) =
-                        ingest_datagram(&mut agg, &buf[..n], lookout_model::now_nanos(), &stats);
-                    stats.received_items.fetch_add(ok, Relaxed);
-                }
+            // the UDP reader drains what is queued, then exits
+            udp_stop.store(true, Relaxed);
+            if let Some(h) = udp_thread {
+                let _ = tokio::task::spawn_blocking(move || h.join()).await;
             }
             flush(
-                &mut agg,
+                &agg,
                 window_start,
                 lookout_model::now_nanos(),
                 &self.resource,
@@ -354,10 +334,73 @@ impl Source for StatsdSource {
     }
 }
 
-async fn udp_readable(s: &Option<tokio::net::UdpSocket>) -> std::io::Result<()> {
-    match s {
-        Some(s) => s.readable().await,
-        None => std::future::pending().await,
+fn lock(agg: &Mutex<Aggregator>) -> std::sync::MutexGuard<'_, Aggregator> {
+    // a panic while holding the lock cannot leave the aggregator half-updated in a way that
+    // matters more than losing the window: keep going
+    agg.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// How long the UDP reader waits for data before it checks whether it should stop.
+const UDP_POLL: u16 = 100;
+
+/// The UDP reader thread: waits for the socket to be readable (poll, 100 ms at most), reads
+/// what is queued 16 datagrams per system call, and feeds the shared aggregator. The socket
+/// stays non-blocking (a reload may share it with the previous receiver). On stop it drains
+/// what is still queued and returns.
+fn udp_reader(
+    sock: std::net::UdpSocket,
+    agg: &Mutex<Aggregator>,
+    stats: &ComponentStats,
+    stop: &AtomicBool,
+) {
+    use nix::poll::{poll, PollFd, PollFlags};
+    use std::os::fd::AsFd;
+    let mut bufs: Vec<Vec<u8>> = (0..RECV_BATCH).map(|_| vec![0u8; MAX_DATAGRAM]).collect();
+    let mut lens: Vec<(usize, bool)> = Vec::with_capacity(RECV_BATCH);
+    loop {
+        let stopping = stop.load(Relaxed);
+        if !stopping {
+            let mut fds = [PollFd::new(sock.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, UDP_POLL) {
+                Ok(0) => continue,
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => {
+                    stats.record_error(&format!("statsd udp: poll failed: {e}"));
+                    std::thread::sleep(Duration::from_millis(100));
+                    continue;
+                }
+            }
+        }
+        let now = lookout_model::now_nanos();
+        let mut lines = 0;
+        let mut read_any = false;
+        // up to 64 system calls per lock: other inputs and the flush get their turn
+        {
+            let mut a = lock(agg);
+            for _ in 0..64 {
+                match recv_batch(sock.as_raw_fd(), &mut bufs, &mut lens) {
+                    Ok(()) => {
+                        read_any = true;
+                        for (i, &(n, truncated)) in lens.iter().enumerate() {
+                            if truncated {
+                                count_error(stats, "datagram_truncated");
+                                continue;
+                            }
+                            if let Some(b) = bufs.get(i) {
+                                lines +=
+                                    ingest_datagram(&mut a, &b[..n.min(b.len())], now, stats).0;
+                            }
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        stats.received_items.fetch_add(lines, Relaxed);
+        if stopping && !read_any {
+            return;
+        }
     }
 }
 
@@ -403,7 +446,7 @@ async fn recv_unix(s: &Option<tokio::net::UnixDatagram>, buf: &mut [u8]) -> std:
 }
 
 async fn flush(
-    agg: &mut Aggregator,
+    agg: &Mutex<Aggregator>,
     window_start: u64,
     now: u64,
     resource: &[KeyValue],
@@ -411,8 +454,11 @@ async fn flush(
     stats: &ComponentStats,
 ) {
     let started = Instant::now();
-    let f = agg.flush(window_start, now, resource);
-    let s = agg.stats();
+    let (f, s) = {
+        let mut a = lock(agg);
+        let f = a.flush(window_start, now, resource);
+        (f, a.stats().clone())
+    };
     stats.set_gauge(
         "lookout_statsd_series",
         "StatsD series that produced points at the last flush.",
