@@ -4,6 +4,7 @@ mod config_cmd;
 mod diagnose;
 mod dlq;
 mod processes;
+mod redact_cmd;
 pub mod run;
 mod statsd_cmd;
 pub mod status;
@@ -105,6 +106,12 @@ pub enum Command {
         #[command(subcommand)]
         action: dlq::Action,
     },
+    /// Try redaction rules on a sample (standard input) before they go into the configuration.
+    Redact {
+        /// What to do.
+        #[command(subcommand)]
+        action: redact_cmd::Action,
+    },
     /// StatsD/DogStatsD tools.
     Statsd {
         /// What to do.
@@ -171,6 +178,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         ),
         Command::Dlq { action } => dlq::main(&g, action),
         Command::Statsd { action } => statsd_cmd::main(action),
+        Command::Redact { action } => redact_cmd::main(&g, action),
         Command::Version { json } => {
             let v = env!("CARGO_PKG_VERSION");
             if json {
