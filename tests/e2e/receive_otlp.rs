@@ -736,3 +736,56 @@ fn connections_beyond_the_limit_wait_for_a_free_slot() {
         .expect("the waiting connection was never served");
     assert_eq!(st, 200);
 }
+
+/// A `filter` processor between the OTLP receiver and a sink: severity, exclude pattern and
+/// the per-second budget decide what reaches the file, and the drops are counted by reason.
+#[test]
+fn filter_drops_logs_by_severity_pattern_and_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (g, h) = (free_port(), free_port());
+    let out = dir.path().join("out.jsonl");
+    let cfg = format!(
+        "sources:\n  otlp: {{type: otlp, grpc: 127.0.0.1:{g}, http: 127.0.0.1:{h}}}\nprocessors:\n  f: {{type: filter, inputs: [otlp], min_severity: warn, exclude: ['healthz'], max_records_per_second: 5}}\nsinks:\n  out: {{type: file, inputs: [f], path: {}}}\n",
+        out.display()
+    );
+    let mut a = Agent::start(Some(&cfg), &[]);
+    a.wait_ready();
+    wait_component(&a, "otlp");
+    let rec = |body: &str, sev: u32| {
+        format!(r#"{{"severityNumber":{sev},"body":{{"stringValue":"{body}"}}}}"#)
+    };
+    let mut recs = vec![rec("debug noise", 5), rec("GET /healthz failed", 17)];
+    for i in 0..8 {
+        recs.push(rec(&format!("error {i}"), 17));
+    }
+    let json = format!(
+        r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":[{}]}}]}}]}}"#,
+        recs.join(",")
+    );
+    let (st, _, _) = http_post(
+        h,
+        "/v1/logs",
+        &[("Content-Type", "application/json")],
+        json.as_bytes(),
+    );
+    assert_eq!(st, 200);
+    let want = [
+        "lookout_filter_dropped_total{component_id=\"f\",reason=\"severity\"} 1",
+        "lookout_filter_dropped_total{component_id=\"f\",reason=\"excluded\"} 1",
+        "lookout_filter_dropped_total{component_id=\"f\",reason=\"rate_limited\"} 3",
+    ];
+    wait_for(std::time::Duration::from_secs(10), || {
+        let page = a.get("/metrics").1;
+        want.iter().all(|l| page.contains(l)).then_some(())
+    })
+    .unwrap_or_else(|| panic!("{}", a.get("/metrics").1));
+    assert_eq!(a.stop(), 0);
+    let bodies: Vec<String> = logs_of(&read_jsonl(&out))
+        .iter()
+        .map(|(_, l)| l["body"]["stringValue"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        bodies,
+        ["error 0", "error 1", "error 2", "error 3", "error 4"]
+    );
+}

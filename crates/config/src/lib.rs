@@ -381,11 +381,51 @@ fn build(root: &Node) -> Result<Config, ConfigError> {
                     check_redact(&c, &body)?;
                     ProcessorKind::Redact(c)
                 }
+                "filter" => {
+                    let c: FilterConfig = typed(&body, k)?;
+                    for key in ["include", "exclude"] {
+                        let list = if key == "include" {
+                            &c.include
+                        } else {
+                            &c.exclude
+                        };
+                        for (i, pat) in list.iter().enumerate() {
+                            if let Err(e) = regex::Regex::new(pat) {
+                                let mark = body
+                                    .get(key)
+                                    .and_then(|n| n.index(i))
+                                    .map(|n| n.mark.clone())
+                                    .unwrap_or(body.mark.clone());
+                                let first = e.to_string();
+                                let last = first.lines().last().unwrap_or("invalid pattern").trim();
+                                return Err(ConfigError::at(
+                                    &mark,
+                                    format!(
+                                        "{key} pattern: {}",
+                                        last.strip_prefix("error: ").unwrap_or(last)
+                                    ),
+                                    Some("patterns use Rust regex syntax (no look-around)"),
+                                ));
+                            }
+                        }
+                    }
+                    if let Some(r) = c.max_records_per_second.filter(|r| r.is_nan() || *r <= 0.0) {
+                        return Err(ConfigError::at(
+                            &body
+                                .get("max_records_per_second")
+                                .map(|n| n.mark.clone())
+                                .unwrap_or(body.mark.clone()),
+                            format!("max_records_per_second {r} must be positive"),
+                            None,
+                        ));
+                    }
+                    ProcessorKind::Filter(c)
+                }
                 other => {
                     return Err(unknown_type(
                         other,
                         &body,
-                        &["resource", "sample", "redact"],
+                        &["resource", "sample", "redact", "filter"],
                     ))
                 }
             };

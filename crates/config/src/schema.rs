@@ -415,6 +415,8 @@ pub enum ProcessorKind {
     Sample(SampleConfig),
     /// `redact`: masks secrets and personal data in logs, spans and metric attributes.
     Redact(RedactConfig),
+    /// `filter`: drops log records by severity, body pattern or rate, and metrics by name.
+    Filter(FilterConfig),
 }
 
 impl ProcessorKind {
@@ -424,6 +426,7 @@ impl ProcessorKind {
             ProcessorKind::Resource(_) => "resource",
             ProcessorKind::Sample(_) => "sample",
             ProcessorKind::Redact(_) => "redact",
+            ProcessorKind::Filter(_) => "filter",
         }
     }
 }
@@ -1033,4 +1036,57 @@ impl Default for RedactConfig {
             metrics: false,
         }
     }
+}
+
+/// Log severities, as `min_severity` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SeverityLevel {
+    /// OpenTelemetry severity numbers 1-4.
+    Trace,
+    /// 5-8.
+    Debug,
+    /// 9-12.
+    Info,
+    /// 13-16.
+    Warn,
+    /// 17-20.
+    Error,
+    /// 21-24.
+    Fatal,
+}
+
+impl SeverityLevel {
+    /// The lowest OpenTelemetry severity number of the level.
+    pub fn min_number(self) -> i32 {
+        match self {
+            SeverityLevel::Trace => 1,
+            SeverityLevel::Debug => 5,
+            SeverityLevel::Info => 9,
+            SeverityLevel::Warn => 13,
+            SeverityLevel::Error => 17,
+            SeverityLevel::Fatal => 21,
+        }
+    }
+}
+
+/// `filter` processor settings. Log records must pass every configured test; spans pass.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterConfig {
+    /// Log records below this severity are dropped (records without a severity are kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_severity: Option<SeverityLevel>,
+    /// Log records whose body matches none of these regular expressions are dropped (when set).
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Log records whose body matches one of these regular expressions are dropped.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// At most this many log records per second pass (the rest are dropped and counted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_records_per_second: Option<f64>,
+    /// Metric names to keep and drop (globs).
+    #[serde(default)]
+    pub metrics: Filter,
 }

@@ -87,6 +87,7 @@ pub fn to_json(config: &Config) -> Value {
             ProcessorKind::Resource(c) => serde_json::to_value(c),
             ProcessorKind::Sample(c) => serde_json::to_value(c),
             ProcessorKind::Redact(c) => serde_json::to_value(c),
+            ProcessorKind::Filter(c) => serde_json::to_value(c),
         };
         processors.insert(
             p.id.clone(),

@@ -45,6 +45,7 @@ impl Factory for AgentFactory {
             ProcessorKind::Redact(c) => Ok(Box::new(
                 lookout_processors::redact::RedactProcessor::new(c)?,
             )),
+            ProcessorKind::Filter(c) => Ok(Box::new(lookout_processors::FilterProcessor::new(c)?)),
         }
     }
 

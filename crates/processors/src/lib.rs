@@ -7,9 +7,11 @@
 //! meant for log sources. All implement the same `lookout_pipeline::Processor` trait.
 #![deny(missing_docs)]
 
+pub mod filter;
 pub mod redact;
 pub mod sample;
 
+pub use filter::FilterProcessor;
 pub use redact::{RedactProcessor, Redactor};
 pub use sample::{SampleProcessor, SampleStats};
 
