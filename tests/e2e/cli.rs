@@ -174,34 +174,10 @@ fn version_and_completions() {
     assert!(out.contains("_lookout()"), "bash completion function");
 }
 
-fn with_stdin(args: &[&str], input: &str) -> (i32, String, String) {
-    use std::io::Write;
-    let mut child = std::process::Command::new(bin())
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn redact_test_applies_command_line_and_configured_rules() {
     let sample = "login user=bob password=hunter2 from alice@example.com\norder ORD-123456 shipped\nnothing to see\n";
-    let (code, out, err) = with_stdin(
+    let (code, out, err) = lookout_with_stdin(
         &[
             "redact",
             "test",
@@ -225,7 +201,7 @@ fn redact_test_applies_command_line_and_configured_rules() {
     assert_eq!(rows[2]["changed"], false);
     assert!(err.contains("order=1") && err.contains("email=1"), "{err}");
     // a bad pattern is a configuration error
-    let (code, _, err) = with_stdin(&["redact", "test", "--rule", "bad=("], "x\n");
+    let (code, _, err) = lookout_with_stdin(&["redact", "test", "--rule", "bad=("], "x\n");
     assert_eq!(code, 2);
     assert!(err.contains("unclosed group"), "{err}");
     // the rules of a configured processor: only `email`, plus a custom one
@@ -236,7 +212,7 @@ fn redact_test_applies_command_line_and_configured_rules() {
         "sources:\n  otlp: {type: otlp}\nprocessors:\n  scrub:\n    type: redact\n    inputs: [otlp]\n    builtins: [email]\n    rules:\n      - {name: ticket, pattern: 'TCK-[0-9]+'}\nsinks:\n  out: {type: file, inputs: [scrub], path: /tmp/unused.jsonl}\n",
     )
     .unwrap();
-    let (code, out, err) = with_stdin(
+    let (code, out, err) = lookout_with_stdin(
         &[
             "redact",
             "test",
@@ -254,7 +230,7 @@ fn redact_test_applies_command_line_and_configured_rules() {
         "only the configured rules"
     );
     assert_eq!(lines[1], "order [REDACTED] shipped");
-    let (code, _, err) = with_stdin(
+    let (code, _, err) = lookout_with_stdin(
         &[
             "redact",
             "test",

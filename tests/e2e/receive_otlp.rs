@@ -481,36 +481,12 @@ fn full_buffers_answer_retryable_errors_and_nothing_is_half_accepted() {
 
 #[test]
 fn tls_listeners_serve_the_sdk_and_refuse_plaintext() {
-    require("openssl", "apt-get install openssl");
     require_py(
         "opentelemetry.exporter.otlp.proto.grpc",
         "opentelemetry-exporter-otlp-proto-grpc",
     );
     let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    let o = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            "-keyout",
-        ])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (cert, key) = self_signed_cert(dir.path());
     let (g, h) = (free_port(), free_port());
     let out = dir.path().join("out.jsonl");
     let tls = format!(

@@ -331,24 +331,11 @@ fn bad_lines_are_counted_by_reason_and_the_rest_of_the_datagram_is_kept() {
 
 #[test]
 fn statsd_parse_prints_one_json_object_per_line() {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(bin())
-        .args(["statsd", "parse", "--aggregate"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"page.views:1:2:3|c|@0.5|#env:prod,canary|c:abc|T1700000000\nbroken:1\n_sc|db.up|0|m:fine\n")
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(1), "a bad line makes the exit code 1");
-    let text = String::from_utf8(o.stdout).unwrap();
+    let (code, text, _) = lookout_with_stdin(
+        &["statsd", "parse", "--aggregate"],
+        "page.views:1:2:3|c|@0.5|#env:prod,canary|c:abc|T1700000000\nbroken:1\n_sc|db.up|0|m:fine\n",
+    );
+    assert_eq!(code, 1, "a bad line makes the exit code 1");
     let lines: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -377,32 +364,8 @@ fn statsd_parse_prints_one_json_object_per_line() {
 
 #[test]
 fn tcp_with_tls_takes_lines_from_a_tls_client() {
-    require("openssl", "apt-get install openssl");
     let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    let o = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-        ])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (cert, key) = self_signed_cert(dir.path());
     let tcp = free_port();
     let out = dir.path().join("out.jsonl");
     let cfg = format!(

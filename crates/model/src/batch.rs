@@ -27,6 +27,18 @@ impl Signal {
     }
 }
 
+/// The number of data points of one metric (whatever its type).
+pub fn metric_points(m: &crate::otlp::Metric) -> usize {
+    match &m.data {
+        Some(Data::Gauge(g)) => g.data_points.len(),
+        Some(Data::Sum(s)) => s.data_points.len(),
+        Some(Data::Histogram(h)) => h.data_points.len(),
+        Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
+        Some(Data::Summary(s)) => s.data_points.len(),
+        None => 0,
+    }
+}
+
 /// One OTLP export request: what a source emits and a sink delivers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Batch {
@@ -57,14 +69,7 @@ impl Batch {
                 .iter()
                 .flat_map(|rm| &rm.scope_metrics)
                 .flat_map(|sm| &sm.metrics)
-                .map(|m| match &m.data {
-                    Some(Data::Gauge(g)) => g.data_points.len(),
-                    Some(Data::Sum(s)) => s.data_points.len(),
-                    Some(Data::Histogram(h)) => h.data_points.len(),
-                    Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
-                    Some(Data::Summary(s)) => s.data_points.len(),
-                    None => 0,
-                })
+                .map(metric_points)
                 .sum(),
             Batch::Logs(r) => r
                 .resource_logs

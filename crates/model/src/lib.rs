@@ -17,7 +17,7 @@ pub mod logs;
 pub mod semconv;
 pub mod temporality;
 
-pub use batch::{Batch, Signal};
+pub use batch::{metric_points, Batch, Signal};
 pub use builder::{MetricBuilder, MetricsBuilder, Monotonic};
 
 /// The OTLP message types (prost structs) lookout uses, re-exported so other crates need not

@@ -132,24 +132,14 @@ impl FilterProcessor {
                 if !filter.include.is_empty() || !filter.exclude.is_empty() {
                     for rm in &mut req.resource_metrics {
                         for sm in &mut rm.scope_metrics {
-                            let before =
-                                Batch::Metrics(lookout_model::otlp::ExportMetricsServiceRequest {
-                                    resource_metrics: vec![lookout_model::otlp::ResourceMetrics {
-                                        scope_metrics: vec![sm.clone()],
-                                        ..Default::default()
-                                    }],
-                                })
-                                .item_count();
-                            sm.metrics.retain(|m| filter.allows(&m.name));
-                            let after =
-                                Batch::Metrics(lookout_model::otlp::ExportMetricsServiceRequest {
-                                    resource_metrics: vec![lookout_model::otlp::ResourceMetrics {
-                                        scope_metrics: vec![sm.clone()],
-                                        ..Default::default()
-                                    }],
-                                })
-                                .item_count();
-                            self.stats.metric_points += (before - after) as u64;
+                            sm.metrics.retain(|m| {
+                                let keep = filter.allows(&m.name);
+                                if !keep {
+                                    self.stats.metric_points +=
+                                        lookout_model::metric_points(m) as u64;
+                                }
+                                keep
+                            });
                         }
                         rm.scope_metrics.retain(|sm| !sm.metrics.is_empty());
                     }

@@ -449,16 +449,7 @@ pub fn validate(batch: &mut Batch) -> Option<(i64, String)> {
                 for sm in &mut rm.scope_metrics {
                     sm.metrics.retain(|m| {
                         if m.name.is_empty() {
-                            let one = ExportMetricsServiceRequest {
-                                resource_metrics: vec![lookout_model::otlp::ResourceMetrics {
-                                    scope_metrics: vec![lookout_model::otlp::ScopeMetrics {
-                                        metrics: vec![m.clone()],
-                                        ..Default::default()
-                                    }],
-                                    ..Default::default()
-                                }],
-                            };
-                            rejected += Batch::Metrics(one).item_count().max(1) as i64;
+                            rejected += lookout_model::metric_points(m).max(1) as i64;
                             false
                         } else {
                             true
