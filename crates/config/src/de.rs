@@ -397,6 +397,11 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
                 let de: de::value::StrDeserializer<'_, DeError> = text.as_str().into_deserializer();
                 visitor.visit_enum(de)
             }
+            // `{variant: value}`: a variant that carries a value
+            Value::Map(entries) if entries.len() == 1 => visitor.visit_enum(EnumMap {
+                key: &entries[0].0,
+                value: &entries[0].1,
+            }),
             _ => Err(DeError::custom(format_args!(
                 "expected one word, found {}",
                 node.kind()
@@ -418,6 +423,57 @@ impl DeError {
     fn with_list_hint(mut self) -> Self {
         self.hint = Some("write a list as `[a, b]` or as lines starting with `- `".into());
         self
+    }
+}
+
+/// An enum written as a one-entry map, `{variant: value}`.
+struct EnumMap<'a> {
+    key: &'a Node,
+    value: &'a Node,
+}
+
+impl<'de, 'a> de::EnumAccess<'de> for EnumMap<'a> {
+    type Error = DeError;
+    type Variant = NodeDe<'a>;
+
+    fn variant_seed<V: de::DeserializeSeed<'de>>(
+        self,
+        seed: V,
+    ) -> Result<(V::Value, NodeDe<'a>), DeError> {
+        let v = seed
+            .deserialize(NodeDe(self.key))
+            .map_err(|e| e.or_mark(&self.key.mark))?;
+        Ok((v, NodeDe(self.value)))
+    }
+}
+
+impl<'de> de::VariantAccess<'de> for NodeDe<'_> {
+    type Error = DeError;
+
+    fn unit_variant(self) -> Result<(), DeError> {
+        Err(
+            DeError::custom("this variant takes no value; write it as one word")
+                .or_mark(&self.0.mark),
+        )
+    }
+
+    fn newtype_variant_seed<T: de::DeserializeSeed<'de>>(
+        self,
+        seed: T,
+    ) -> Result<T::Value, DeError> {
+        seed.deserialize(self)
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, DeError> {
+        de::Deserializer::deserialize_seq(self, visitor)
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        de::Deserializer::deserialize_map(self, visitor)
     }
 }
 

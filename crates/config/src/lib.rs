@@ -328,11 +328,97 @@ fn build(root: &Node) -> Result<Config, ConfigError> {
                     }
                     SourceKind::Otlp(c)
                 }
+                "files" => {
+                    let c: FilesConfig = typed(&body, k)?;
+                    if c.include.is_empty() {
+                        return Err(ConfigError::at(
+                            &body
+                                .get("include")
+                                .map(|n| n.mark.clone())
+                                .unwrap_or(body.mark.clone()),
+                            "this files source has no include pattern".to_string(),
+                            Some("list absolute globs, e.g. include: [/var/log/app/*.log]"),
+                        ));
+                    }
+                    for (i, g) in c.include.iter().enumerate() {
+                        if !g.starts_with('/') {
+                            return Err(ConfigError::at(
+                                &body
+                                    .get("include")
+                                    .and_then(|n| n.index(i))
+                                    .map(|n| n.mark.clone())
+                                    .unwrap_or(body.mark.clone()),
+                                format!("include pattern `{g}` is not an absolute path"),
+                                Some("write it from the root, e.g. /var/log/*.log"),
+                            ));
+                        }
+                    }
+                    check_log_settings(&c.logs(), &body)?;
+                    check_min_duration(&body, "poll_interval", c.poll_interval, 10)?;
+                    check_min_duration(&body, "rescan_interval", c.rescan_interval, 100)?;
+                    check_min_duration(&body, "checkpoint_interval", c.checkpoint_interval, 100)?;
+                    SourceKind::Files(c)
+                }
+                "journald" => {
+                    let c: JournaldConfig = typed(&body, k)?;
+                    for field in c.matches.keys() {
+                        let ok = !field.is_empty()
+                            && !field.starts_with(|ch: char| ch.is_ascii_digit())
+                            && field.chars().all(|ch| {
+                                ch.is_ascii_uppercase() || ch.is_ascii_digit() || ch == '_'
+                            });
+                        if !ok {
+                            return Err(ConfigError::at(
+                                &body.get("matches").map(|n| n.mark.clone()).unwrap_or(body.mark.clone()),
+                                format!("`{field}` is not a journal field name"),
+                                Some("journal fields are upper case letters, digits and _, e.g. _SYSTEMD_UNIT"),
+                            ));
+                        }
+                    }
+                    if c.batch_max_records == 0 {
+                        return Err(ConfigError::at(
+                            &body
+                                .get("batch_max_records")
+                                .map(|n| n.mark.clone())
+                                .unwrap_or(body.mark.clone()),
+                            "batch_max_records must be at least 1".to_string(),
+                            None,
+                        ));
+                    }
+                    check_min_duration(&body, "checkpoint_interval", c.checkpoint_interval, 100)?;
+                    SourceKind::Journald(c)
+                }
+                "docker" => {
+                    let c: DockerLogsConfig = typed(&body, k)?;
+                    if !c.data_root.is_absolute() {
+                        return Err(ConfigError::at(
+                            &body
+                                .get("data_root")
+                                .map(|n| n.mark.clone())
+                                .unwrap_or(body.mark.clone()),
+                            "data_root must be an absolute path".to_string(),
+                            Some("Docker's default is /var/lib/docker"),
+                        ));
+                    }
+                    check_log_settings(&c.logs(), &body)?;
+                    check_min_duration(&body, "poll_interval", c.poll_interval, 10)?;
+                    check_min_duration(&body, "rescan_interval", c.rescan_interval, 100)?;
+                    check_min_duration(&body, "checkpoint_interval", c.checkpoint_interval, 100)?;
+                    SourceKind::Docker(c)
+                }
                 other => {
                     return Err(unknown_type(
                         other,
                         &body,
-                        &["host_metrics", "process_metrics", "statsd", "otlp"],
+                        &[
+                            "host_metrics",
+                            "process_metrics",
+                            "statsd",
+                            "otlp",
+                            "files",
+                            "journald",
+                            "docker",
+                        ],
                     ))
                 }
             };
@@ -597,6 +683,63 @@ fn build(root: &Node) -> Result<Config, ConfigError> {
 
 /// Types a component body; an error about the body as a whole (a missing key) points at the
 /// component's id rather than at the first key of its mapping.
+/// Rejects a duration below `min_ms`, pointing at its key.
+fn check_min_duration(body: &Node, key: &str, d: Duration, min_ms: u64) -> Result<(), ConfigError> {
+    if d.0 < std::time::Duration::from_millis(min_ms) {
+        return Err(ConfigError::at(
+            &body
+                .get(key)
+                .map(|n| n.mark.clone())
+                .unwrap_or(body.mark.clone()),
+            format!("{key} {d} is too short"),
+            Some(&format!("use at least {min_ms}ms")),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the shared log settings: sizes and multi-line regexes.
+fn check_log_settings(l: &LogSettings, body: &Node) -> Result<(), ConfigError> {
+    let at = |key: &str| {
+        body.get(key)
+            .map(|n| n.mark.clone())
+            .unwrap_or(body.mark.clone())
+    };
+    for (key, v) in [
+        ("max_line_bytes", l.max_line_bytes),
+        ("max_record_bytes", l.max_record_bytes),
+        ("batch_max_records", l.batch_max_records),
+    ] {
+        if v == 0 {
+            return Err(ConfigError::at(
+                &at(key),
+                format!("{key} must be at least 1"),
+                None,
+            ));
+        }
+    }
+    if let MultilineConfig::Start(p) | MultilineConfig::Continuation(p) = &l.multiline {
+        if let Err(e) = regex::Regex::new(p) {
+            let first = e.to_string();
+            let last = first.lines().last().unwrap_or("invalid pattern").trim();
+            let mark = body
+                .get("multiline")
+                .and_then(|m| m.get("start").or_else(|| m.get("continuation")))
+                .map(|n| n.mark.clone())
+                .unwrap_or(at("multiline"));
+            return Err(ConfigError::at(
+                &mark,
+                format!(
+                    "multiline pattern: {}",
+                    last.strip_prefix("error: ").unwrap_or(last)
+                ),
+                Some("patterns use Rust regex syntax (no look-around)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn typed<T: serde::de::DeserializeOwned>(body: &Node, id: &Node) -> Result<T, ConfigError> {
     de::from_node(body).map_err(|mut e| {
         if e.mark.as_ref() == Some(&body.mark) {

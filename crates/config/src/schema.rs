@@ -176,6 +176,12 @@ pub enum SourceKind {
     Statsd(StatsdConfig),
     /// `otlp`: an OTLP receiver (gRPC and HTTP) for metrics, logs and traces.
     Otlp(OtlpReceiverConfig),
+    /// `files`: log files matched by globs, followed across rotation, with checkpoints.
+    Files(FilesConfig),
+    /// `journald`: the systemd journal, through `journalctl --output=json`, with a cursor.
+    Journald(JournaldConfig),
+    /// `docker`: containers' json-file logs under the Docker data root.
+    Docker(DockerLogsConfig),
 }
 
 impl SourceKind {
@@ -186,6 +192,9 @@ impl SourceKind {
             SourceKind::ProcessMetrics(_) => "process_metrics",
             SourceKind::Statsd(_) => "statsd",
             SourceKind::Otlp(_) => "otlp",
+            SourceKind::Files(_) => "files",
+            SourceKind::Journald(_) => "journald",
+            SourceKind::Docker(_) => "docker",
         }
     }
 }
@@ -949,6 +958,276 @@ impl Default for OtlpReceiverConfig {
             tls: None,
         }
     }
+}
+
+/// Where a log source starts the first time it sees its input (no checkpoint yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogStartAt {
+    /// Read what is already there.
+    #[default]
+    Beginning,
+    /// Only what is written after the agent starts.
+    End,
+}
+
+/// How a log source turns a line into a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogParserKind {
+    /// Detect JSON, syslog, access log, logfmt or plain text per line.
+    #[default]
+    Auto,
+    /// One JSON object per line.
+    Json,
+    /// `key=value` pairs.
+    Logfmt,
+    /// BSD syslog (RFC 3164).
+    Syslog3164,
+    /// IETF syslog (RFC 5424).
+    Syslog5424,
+    /// Common/Combined Log Format (nginx, Apache).
+    AccessLog,
+    /// The line is the body; a leading timestamp and a level keyword are still read.
+    Plain,
+}
+
+/// How a log source joins lines into multi-line records.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MultilineConfig {
+    /// Every line is a record.
+    #[default]
+    None,
+    /// Built-in rules for stack traces (Java, Python, Go) and indented continuations.
+    Auto,
+    /// A line matching this regex starts a record; others continue it.
+    Start(String),
+    /// A line matching this regex continues the current record; others start one.
+    Continuation(String),
+}
+
+/// Settings shared by the file and docker log sources: parsing, multi-line joining, limits
+/// and batching (see [`FilesConfig::logs`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogSettings {
+    /// Parser applied to each record.
+    pub parser: LogParserKind,
+    /// Multi-line joining.
+    pub multiline: MultilineConfig,
+    /// A pending multi-line record is completed after this long without a new line.
+    pub multiline_timeout: Duration,
+    /// Longest line kept (bytes).
+    pub max_line_bytes: usize,
+    /// Longest joined multi-line record (bytes).
+    pub max_record_bytes: usize,
+    /// Most records per batch.
+    pub batch_max_records: usize,
+    /// Extra attributes set on every record.
+    pub attributes: BTreeMap<String, String>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_multiline_timeout() -> Duration {
+    Duration::from_secs(1)
+}
+fn default_max_line_bytes() -> usize {
+    256 * 1024
+}
+fn default_max_record_bytes() -> usize {
+    1024 * 1024
+}
+fn default_log_batch() -> usize {
+    1000
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            parser: LogParserKind::Auto,
+            multiline: MultilineConfig::None,
+            multiline_timeout: default_multiline_timeout(),
+            max_line_bytes: default_max_line_bytes(),
+            max_record_bytes: default_max_record_bytes(),
+            batch_max_records: default_log_batch(),
+            attributes: BTreeMap::new(),
+        }
+    }
+}
+
+/// `files` source settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesConfig {
+    /// Absolute path globs of files to read (`*`, `?`, `[abc]`, `**`).
+    pub include: Vec<String>,
+    /// Globs left out: absolute, or a file-name pattern such as `*.gz`.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Where files found at the very first start begin; files appearing later are read whole.
+    #[serde(default)]
+    pub start_at: LogStartAt,
+    /// How often files are checked for new data when idle.
+    #[serde(default = "default_log_poll")]
+    pub poll_interval: Duration,
+    /// How often the globs are expanded again to find new files.
+    #[serde(default = "default_log_rescan")]
+    pub rescan_interval: Duration,
+    /// A rotated-away or deleted file is released after being read to its end and idle this
+    /// long; an unfinished last line is emitted after this long.
+    #[serde(default = "default_log_release")]
+    pub release_after: Duration,
+    /// How often acknowledged offsets are written to the checkpoint file.
+    #[serde(default = "default_log_checkpoint")]
+    pub checkpoint_interval: Duration,
+    /// Parser applied to each record.
+    #[serde(default)]
+    pub parser: LogParserKind,
+    /// Multi-line joining.
+    #[serde(default)]
+    pub multiline: MultilineConfig,
+    /// A pending multi-line record is completed after this long without a new line.
+    #[serde(default = "default_multiline_timeout")]
+    pub multiline_timeout: Duration,
+    /// Longest line kept (bytes); longer lines are cut and counted.
+    #[serde(default = "default_max_line_bytes")]
+    pub max_line_bytes: usize,
+    /// Longest joined multi-line record (bytes); longer records are cut and counted.
+    #[serde(default = "default_max_record_bytes")]
+    pub max_record_bytes: usize,
+    /// Most records per batch sent downstream.
+    #[serde(default = "default_log_batch")]
+    pub batch_max_records: usize,
+    /// Extra attributes set on every record of this source.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+}
+
+fn default_log_poll() -> Duration {
+    Duration(std::time::Duration::from_millis(250))
+}
+fn default_log_rescan() -> Duration {
+    Duration::from_secs(1)
+}
+fn default_log_release() -> Duration {
+    Duration::from_secs(5)
+}
+fn default_log_checkpoint() -> Duration {
+    Duration::from_secs(1)
+}
+
+/// `journald` source settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournaldConfig {
+    /// Read the journal files of this directory instead of the system journal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<PathBuf>,
+    /// Only entries of these systemd units.
+    #[serde(default)]
+    pub units: Vec<String>,
+    /// Only entries whose FIELD has one of these values (`{_COMM: [sshd, sudo]}`); values of
+    /// one field are alternatives, different fields must all match.
+    #[serde(default)]
+    pub matches: BTreeMap<String, Vec<String>>,
+    /// Only the current boot (else the whole journal), on the first start.
+    #[serde(default = "default_true")]
+    pub current_boot_only: bool,
+    /// Where the first start begins (later starts resume after the saved cursor).
+    #[serde(default = "default_journal_start")]
+    pub start_at: LogStartAt,
+    /// The `journalctl` program.
+    #[serde(default = "default_journalctl")]
+    pub journalctl: PathBuf,
+    /// How often the acknowledged cursor is written to disk.
+    #[serde(default = "default_log_checkpoint")]
+    pub checkpoint_interval: Duration,
+    /// Most entries per batch sent downstream.
+    #[serde(default = "default_log_batch")]
+    pub batch_max_records: usize,
+}
+
+fn default_journal_start() -> LogStartAt {
+    LogStartAt::End
+}
+fn default_journalctl() -> PathBuf {
+    PathBuf::from("journalctl")
+}
+
+/// `docker` source settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DockerLogsConfig {
+    /// Docker's data root (`data-root` in daemon.json).
+    #[serde(default = "default_docker_root")]
+    pub data_root: PathBuf,
+    /// Only containers whose name matches one of these globs (all when empty).
+    #[serde(default)]
+    pub include_containers: Vec<String>,
+    /// Containers whose name matches one of these globs are left out.
+    #[serde(default)]
+    pub exclude_containers: Vec<String>,
+    /// Where containers found at the very first start begin.
+    #[serde(default)]
+    pub start_at: LogStartAt,
+    /// How often logs are checked for new data when idle.
+    #[serde(default = "default_log_poll")]
+    pub poll_interval: Duration,
+    /// How often new and removed containers are looked for.
+    #[serde(default = "default_log_rescan")]
+    pub rescan_interval: Duration,
+    /// How often acknowledged offsets are written to the checkpoint file.
+    #[serde(default = "default_log_checkpoint")]
+    pub checkpoint_interval: Duration,
+    /// Parser applied to each record.
+    #[serde(default)]
+    pub parser: LogParserKind,
+    /// Multi-line joining.
+    #[serde(default)]
+    pub multiline: MultilineConfig,
+    /// A pending multi-line record is completed after this long without a new line.
+    #[serde(default = "default_multiline_timeout")]
+    pub multiline_timeout: Duration,
+    /// Longest line kept (bytes); longer lines are cut and counted.
+    #[serde(default = "default_max_line_bytes")]
+    pub max_line_bytes: usize,
+    /// Longest joined multi-line record (bytes); longer records are cut and counted.
+    #[serde(default = "default_max_record_bytes")]
+    pub max_record_bytes: usize,
+    /// Most records per batch sent downstream.
+    #[serde(default = "default_log_batch")]
+    pub batch_max_records: usize,
+    /// Extra attributes set on every record of this source.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+}
+
+macro_rules! log_settings {
+    ($t:ty) => {
+        impl $t {
+            /// The parsing, multi-line and batching settings.
+            pub fn logs(&self) -> LogSettings {
+                LogSettings {
+                    parser: self.parser,
+                    multiline: self.multiline.clone(),
+                    multiline_timeout: self.multiline_timeout,
+                    max_line_bytes: self.max_line_bytes,
+                    max_record_bytes: self.max_record_bytes,
+                    batch_max_records: self.batch_max_records,
+                    attributes: self.attributes.clone(),
+                }
+            }
+        }
+    };
+}
+log_settings!(FilesConfig);
+log_settings!(DockerLogsConfig);
+
+fn default_docker_root() -> PathBuf {
+    PathBuf::from("/var/lib/docker")
 }
 
 /// `sample` processor settings: head sampling of spans, decided per trace id so that every

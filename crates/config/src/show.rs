@@ -75,6 +75,9 @@ pub fn to_json(config: &Config) -> Value {
             SourceKind::ProcessMetrics(c) => serde_json::to_value(c),
             SourceKind::Statsd(c) => serde_json::to_value(c),
             SourceKind::Otlp(c) => serde_json::to_value(c),
+            SourceKind::Files(c) => serde_json::to_value(c),
+            SourceKind::Journald(c) => serde_json::to_value(c),
+            SourceKind::Docker(c) => serde_json::to_value(c),
         };
         sources.insert(
             s.id.clone(),

@@ -151,3 +151,71 @@ fn errors_point_at_the_cause() {
     let e = err("server:\n  listen: localhost\n");
     assert_eq!(at(&e), (2, 11));
 }
+
+#[test]
+fn log_sources_and_multiline_forms() {
+    let text = r#"
+sources:
+  a:
+    type: files
+    include: [/var/log/*.log]
+    multiline: auto
+    parser: json
+  b:
+    type: files
+    include: [/var/log/b.log]
+    multiline: {start: '^\d{4}-'}
+    attributes: {team: db}
+  c:
+    type: files
+    include: [/var/log/c.log]
+    multiline:
+      continuation: '^\s'
+  j:
+    type: journald
+    directory: /var/log/journal
+    units: [ssh.service]
+    matches: {_COMM: [sshd, sudo]}
+  d:
+    type: docker
+sinks:
+  out: {type: file, inputs: [a, b, c, j, d], path: /tmp/x.jsonl}
+"#;
+    let c = load_text(text).unwrap();
+    let files: Vec<&FilesConfig> = c
+        .sources
+        .iter()
+        .filter_map(|s| match &s.kind {
+            SourceKind::Files(f) => Some(f),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(files[0].multiline, MultilineConfig::Auto);
+    assert_eq!(files[0].parser, LogParserKind::Json);
+    assert_eq!(
+        files[1].multiline,
+        MultilineConfig::Start(r"^\d{4}-".into())
+    );
+    assert_eq!(files[1].logs().attributes["team"], "db");
+    assert_eq!(
+        files[2].multiline,
+        MultilineConfig::Continuation(r"^\s".into())
+    );
+    assert_eq!(files[2].start_at, LogStartAt::Beginning);
+    let SourceKind::Journald(j) = &c.sources[3].kind else {
+        panic!("journald expected")
+    };
+    assert_eq!(j.matches["_COMM"], ["sshd", "sudo"]);
+    assert_eq!(j.start_at, LogStartAt::End);
+    assert!(j.current_boot_only);
+    let SourceKind::Docker(d) = &c.sources[4].kind else {
+        panic!("docker expected")
+    };
+    assert_eq!(d.data_root, std::path::PathBuf::from("/var/lib/docker"));
+    // a variant with a value written as one word, and an unknown variant, are errors
+    let bad = text.replace("{start: '^\\d{4}-'}", "start");
+    assert!(load_text(&bad).is_err());
+    let bad = text.replace("multiline: auto", "multiline: {sometimes: x}");
+    let e = load_text(&bad).unwrap_err().to_string();
+    assert!(e.contains("sometimes"), "{e}");
+}

@@ -67,9 +67,38 @@
 //! # Multi-line records
 //!
 //! [`Multiline`] joins physical lines into records before parsing; see [`MultilineRule`].
+//!
+//! # journald entries
+//!
+//! [`parse_journal_entry`] reads one line of `journalctl --output=json` (run with the arguments
+//! from [`journalctl_args`]) into a [`JournalEntry`]: its `__CURSOR`, `__REALTIME_TIMESTAMP` and
+//! an OTLP record. Values may be text, byte arrays (decoded as lossy UTF-8), arrays of those
+//! (a repeated field) or `null` (too large: skipped).
+//!
+//! - body: `MESSAGE` (repeated values joined with `\n`; empty when missing);
+//! - time: `_SOURCE_REALTIME_TIMESTAMP` when valid, else `__REALTIME_TIMESTAMP` (µs → ns);
+//! - severity: `PRIORITY` 0-7 as syslog severities (see "Severity"; text `err`, `info`…);
+//! - attributes, sorted by key: `_PID` → `process.pid` and `_UID` → `process.user.id` (ints),
+//!   `_COMM` → `process.executable.name`, `_EXE` → `process.executable.path`, `_CMDLINE` →
+//!   `process.command_line`, `_HOSTNAME` → `host.name`, `_SYSTEMD_UNIT` → `systemd.unit`,
+//!   `SYSLOG_IDENTIFIER` → `syslog.appname`, `_BOOT_ID` → `journald.boot_id`, `_TRANSPORT` →
+//!   `journald.transport`; every other field not starting with `__` as
+//!   `journald.<name in lower case>` (text, or an array of texts when repeated).
+//!
+//! # Docker json-file
+//!
+//! [`parse_docker_line`] reads one record of a container's `<id>-json.log`
+//! (`{"log":"…\n","stream":"stdout","time":"<RFC 3339>"}`) into a [`DockerLine`]. Docker splits
+//! lines longer than 16 KiB into records whose `log` does not end with `\n`; [`PartialMerger`]
+//! joins them per stream into [`MergedLine`]s (time of the first part, cut at a byte bound).
+//! [`parse_container_config`] reads a container's `config.v2.json` into a [`ContainerMeta`],
+//! whose [`ContainerMeta::resource_attributes`] follow the OpenTelemetry `container.*`
+//! conventions.
 #![deny(missing_docs)]
 
 mod access;
+mod docker;
+mod journal;
 mod json;
 mod logfmt;
 mod multiline;
@@ -81,6 +110,13 @@ mod time;
 use lookout_model::otlp::{any_value, AnyValue, ArrayValue, KeyValue, LogRecord};
 use opentelemetry_proto::tonic::common::v1::KeyValueList;
 
+pub use docker::{
+    parse_container_config, parse_docker_line, ContainerMeta, DockerError, DockerLine, MergedLine,
+    PartialMerger, PartialMergerStats, Stream,
+};
+pub use journal::{
+    journalctl_args, parse_journal_entry, JournalEntry, JournalError, JournalctlArgs,
+};
 pub use multiline::{Multiline, MultilineRule, MultilineStats, DEFAULT_MAX_BYTES};
 
 /// A log format [`parse`] knows.
@@ -285,8 +321,11 @@ fn try_format(line: &str, format: Format, auto: bool, now: u64) -> Option<Parsed
 
 /// The fuzz body (`fuzz/fuzz_targets/logparse.rs`): the bytes, decoded as lossy UTF-8, are parsed
 /// with [`Parser::Auto`] and every [`Parser::Fixed`] format, converted to OTLP records, and fed
-/// line by line to a [`Multiline`] with [`MultilineRule::Auto`] and a small byte bound. Nothing
-/// may panic.
+/// line by line to a [`Multiline`] with [`MultilineRule::Auto`] and a small byte bound. The raw
+/// bytes, whole and line by line, also go to [`parse_journal_entry`]; line by line to
+/// [`parse_docker_line`], whose records pass through a [`PartialMerger`] with a small byte bound
+/// (then flushed); and whole to [`parse_container_config`] (with
+/// [`ContainerMeta::resource_attributes`]). Nothing may panic.
 pub fn fuzz_one(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let now = 1_704_164_645_000_000_000;
@@ -306,6 +345,20 @@ pub fn fuzz_one(data: &[u8]) {
     }
     let _ = m.flush();
     let _ = m.stats();
+
+    let _ = parse_journal_entry(data, now);
+    let mut merger = PartialMerger::new(64);
+    for line in data.split(|&b| b == b'\n') {
+        let _ = parse_journal_entry(line, now);
+        if let Ok(l) = parse_docker_line(line) {
+            let _ = merger.push(l);
+        }
+    }
+    let _ = merger.flush();
+    let _ = merger.stats();
+    if let Ok(meta) = parse_container_config(data) {
+        let _ = meta.resource_attributes();
+    }
 }
 
 #[cfg(test)]

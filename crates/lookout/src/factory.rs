@@ -27,6 +27,16 @@ impl Factory for AgentFactory {
                 cx.resource.clone(),
             )?)),
             SourceKind::Otlp(c) => Ok(Box::new(lookout_receivers::otlp::OtlpSource::new(c)?)),
+            SourceKind::Files(c) => Ok(Box::new(lookout_logs::FilesSource::new(
+                &cfg.id,
+                c.clone(),
+                cx.resource.clone(),
+                &cx.data_dir,
+            )?)),
+            SourceKind::Journald(_) | SourceKind::Docker(_) => Err(format!(
+                "`{}` sources are not built yet",
+                cfg.kind.type_name()
+            )),
         }
     }
 

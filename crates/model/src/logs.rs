@@ -73,6 +73,11 @@ impl LogsBuilder {
         });
     }
 
+    /// Adds a record built elsewhere (e.g. by a log parser).
+    pub fn push(&mut self, record: LogRecord) {
+        self.records.push(record);
+    }
+
     /// Number of records.
     pub fn len(&self) -> usize {
         self.records.len()

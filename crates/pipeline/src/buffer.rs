@@ -9,7 +9,7 @@
 //! handed out again (at-least-once).
 
 use crate::stats::ComponentStats;
-use crate::topology::Event;
+use crate::topology::{Event, Msg};
 use lookout_config::{BufferConfig, FsyncMode, WhenFull};
 use lookout_model::{Batch, Signal};
 use lookout_queue::{DiskQueue, FsyncPolicy, Push, QueueConfig};
@@ -143,7 +143,7 @@ pub(crate) fn publish(shared: &DiskShared, stats: &ComponentStats) {
 /// The writer task: appends what arrives on `rx` until it closes, then flushes.
 pub(crate) async fn writer(
     shared: Arc<DiskShared>,
-    mut rx: mpsc::Receiver<Event>,
+    mut rx: mpsc::Receiver<Msg>,
     cfg: BufferConfig,
     stats: Arc<ComponentStats>,
     done: Arc<AtomicBool>,
@@ -170,7 +170,8 @@ pub(crate) async fn writer(
                 continue;
             }
         };
-        let Some(ev) = ev else { break };
+        // the token (if any) settles when this iteration ends, unless the write fails
+        let Some((ev, tok)) = ev else { break };
         let items = ev.item_count() as u64;
         let payload = Arc::new(ev.encode_protobuf());
         let events = u32::try_from(items).unwrap_or(u32::MAX);
@@ -219,6 +220,9 @@ pub(crate) async fn writer(
                     }
                     stats.record_failure(&format!("disk buffer cannot write: {e}"));
                     stats.dropped_items.fetch_add(items, Relaxed);
+                    if let Some(t) = &tok {
+                        t.fail();
+                    }
                     break;
                 }
             }

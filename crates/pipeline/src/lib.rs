@@ -11,12 +11,14 @@
 //! sinks publish pages through [`Routes`], served by the agent's HTTP server.
 #![deny(missing_docs)]
 
+pub mod ack;
 mod buffer;
 mod routes;
 pub mod stats;
 pub mod testkit;
 mod topology;
 
+pub use ack::{AckToken, Acks, Receipt};
 pub use routes::{Page, Routes};
 pub use stats::{ComponentKind, ComponentSnapshot, ComponentStats, Labeled, Registry};
 pub use topology::{

@@ -47,7 +47,7 @@ pub async fn run_source(
     }));
     let collector = tokio::spawn(async move {
         let mut got = Vec::new();
-        while let Some(ev) = rx.recv().await {
+        while let Some((ev, _)) = rx.recv().await {
             got.push(ev);
         }
         got
@@ -86,7 +86,7 @@ pub async fn run_sink(
         stats
             .received_items
             .fetch_add(b.item_count() as u64, std::sync::atomic::Ordering::Relaxed);
-        if tx.send(Arc::new(b)).await.is_err() {
+        if tx.send((Arc::new(b), None)).await.is_err() {
             break;
         }
     }

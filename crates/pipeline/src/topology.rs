@@ -1,5 +1,6 @@
 //! Component traits and the running topology.
 
+use crate::ack::AckToken;
 use crate::routes::Routes;
 use crate::stats::{ComponentKind, ComponentStats, Registry};
 use lookout_config::{Config, ProcessorConfig, SinkConfig, SourceConfig, WhenFull};
@@ -17,6 +18,9 @@ use tokio::task::JoinHandle;
 
 /// A batch shared between every consumer of one output (cloned only by a processor that edits).
 pub type Event = Arc<Batch>;
+
+/// What travels on a channel: the batch and, for acknowledged sources, its token.
+pub(crate) type Msg = (Event, Option<AckToken>);
 
 /// The future a component runs as.
 pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
@@ -86,6 +90,13 @@ fn event_signal(b: &Batch) -> &'static str {
     }
 }
 
+/// Marks a token (if any) as failed: its batch could not be handed to a consumer.
+fn fail(tok: Option<AckToken>) {
+    if let Some(t) = tok {
+        t.fail();
+    }
+}
+
 /// Every `block` consumer stayed full for the whole wait: nothing was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Busy;
@@ -98,7 +109,7 @@ pub struct Output {
 
 pub(crate) struct Target {
     pub(crate) id: String,
-    pub(crate) tx: mpsc::Sender<Event>,
+    pub(crate) tx: mpsc::Sender<Msg>,
     pub(crate) policy: WhenFull,
     pub(crate) stats: Arc<ComponentStats>,
     pub(crate) capacity: usize,
@@ -108,26 +119,48 @@ impl Output {
     /// Sends a batch to every consumer. A `block` consumer applies back-pressure; a
     /// `drop_newest` one whose buffer is full drops the batch (counted in its stats).
     pub async fn send(&self, batch: Batch) {
+        self.send_msg(batch, None).await
+    }
+
+    /// Like [`Output::send`], with an acknowledgement token: its receipt tells the source when
+    /// every consumer has settled the batch (see [`crate::ack`]). A batch with no items is
+    /// settled at once.
+    pub async fn send_acked(&self, batch: Batch, token: AckToken) {
+        self.send_msg(batch, Some(token)).await
+    }
+
+    pub(crate) async fn send_msg(&self, batch: Batch, ack: Option<AckToken>) {
         let items = batch.item_count() as u64;
         if items == 0 {
             return;
         }
         let event = Arc::new(batch);
         for t in &self.targets {
+            let msg = (event.clone(), ack.clone());
             let delivered = match t.policy {
-                WhenFull::Block => t.tx.send(event.clone()).await.is_ok(),
+                WhenFull::Block => match t.tx.send(msg).await {
+                    Ok(()) => true,
+                    Err(mpsc::error::SendError((_, tok))) => {
+                        fail(tok);
+                        false
+                    }
+                },
                 // drop_oldest is a disk-buffer policy (applied by its writer); on a channel it
                 // behaves as drop_newest
-                WhenFull::DropNewest | WhenFull::DropOldest => match t.tx.try_send(event.clone()) {
+                WhenFull::DropNewest | WhenFull::DropOldest => match t.tx.try_send(msg) {
                     Ok(()) => {
                         t.stats.end_drop_episode();
                         true
                     }
+                    // dropped by the configured policy (counted): settled
                     Err(mpsc::error::TrySendError::Full(_)) => {
                         t.stats.record_full_drop(items, &t.id);
                         false
                     }
-                    Err(mpsc::error::TrySendError::Closed(_)) => false,
+                    Err(mpsc::error::TrySendError::Closed((_, tok))) => {
+                        fail(tok);
+                        false
+                    }
                 },
             };
             if delivered {
@@ -175,7 +208,7 @@ impl Output {
         }
         let event = Arc::new(batch);
         for (i, p) in permits {
-            p.send(event.clone());
+            p.send((event.clone(), None));
             let t = &self.targets[i];
             t.stats.received_items.fetch_add(items, Relaxed);
             t.stats
@@ -183,7 +216,7 @@ impl Output {
                 .store((t.capacity - t.tx.capacity()) as u64, Relaxed);
         }
         for t in self.targets.iter().filter(|t| t.policy != WhenFull::Block) {
-            match t.tx.try_send(event.clone()) {
+            match t.tx.try_send((event.clone(), None)) {
                 Ok(()) => {
                     t.stats.end_drop_episode();
                     t.stats.received_items.fetch_add(items, Relaxed);
@@ -213,13 +246,15 @@ pub struct SourceContext {
 }
 
 pub(crate) enum Input {
-    Memory(mpsc::Receiver<Event>),
+    Memory(mpsc::Receiver<Msg>),
     Disk(crate::buffer::DiskInput),
 }
 
 /// What a running sink gets.
 pub struct SinkContext {
     input: Input,
+    /// Tokens of batches received from a memory buffer and not yet acknowledged.
+    held: Vec<AckToken>,
     capacity: usize,
     /// Fires when the agent starts stopping. A sink with a durable (disk) buffer may stop at
     /// once: what it has not delivered stays queued for the next run.
@@ -233,7 +268,7 @@ pub struct SinkContext {
 
 impl SinkContext {
     pub(crate) fn new(
-        input: mpsc::Receiver<Event>,
+        input: mpsc::Receiver<Msg>,
         capacity: usize,
         abort: Shutdown,
         stats: Arc<ComponentStats>,
@@ -241,6 +276,7 @@ impl SinkContext {
         let (_, stop) = Shutdown::new();
         SinkContext {
             input: Input::Memory(input),
+            held: Vec::new(),
             capacity,
             stop,
             abort,
@@ -253,9 +289,12 @@ impl SinkContext {
     pub async fn recv(&mut self) -> Option<Event> {
         match &mut self.input {
             Input::Memory(rx) => {
-                let ev = rx.recv().await;
+                let msg = rx.recv().await;
                 self.stats.buffer_depth.store(rx.len() as u64, Relaxed);
-                ev
+                msg.map(|(ev, tok)| {
+                    self.held.extend(tok);
+                    ev
+                })
             }
             Input::Disk(d) => {
                 let ev = d.recv(&mut self.stop, &self.stats).await;
@@ -270,17 +309,22 @@ impl SinkContext {
     pub fn try_recv(&mut self) -> Option<Event> {
         match &mut self.input {
             Input::Memory(rx) => {
-                let ev = rx.try_recv().ok();
+                let msg = rx.try_recv().ok();
                 self.stats.buffer_depth.store(rx.len() as u64, Relaxed);
-                ev
+                msg.map(|(ev, tok)| {
+                    self.held.extend(tok);
+                    ev
+                })
             }
             Input::Disk(_) => None,
         }
     }
 
     /// Acknowledges every batch received so far: delivered, dead-lettered or deliberately
-    /// dropped. A disk buffer frees them; a memory buffer has nothing to do.
+    /// dropped. A disk buffer frees them; a memory buffer settles their sources'
+    /// acknowledgement tokens.
     pub async fn ack(&mut self) {
+        self.held.clear();
         if let Input::Disk(d) = &mut self.input {
             d.ack().await;
             crate::buffer::publish(&d.shared, &self.stats);
@@ -296,6 +340,15 @@ impl SinkContext {
     /// Capacity of the buffer in batches.
     pub fn capacity(&self) -> usize {
         self.capacity
+    }
+}
+
+impl Drop for SinkContext {
+    /// Batches received but never acknowledged (the sink stopped first) were not delivered.
+    fn drop(&mut self) {
+        for t in self.held.drain(..) {
+            t.fail();
+        }
     }
 }
 
@@ -427,7 +480,7 @@ impl Topology {
         // one channel per consumer
         let mut inboxes: HashMap<
             String,
-            (mpsc::Sender<Event>, WhenFull, Arc<ComponentStats>, usize),
+            (mpsc::Sender<Msg>, WhenFull, Arc<ComponentStats>, usize),
         > = HashMap::new();
         let mut sink_rx = Vec::new();
         for (cfg, sink) in p.sinks {
@@ -516,7 +569,7 @@ impl Topology {
             let out = output_for(&cfg.id, stats.clone());
             ids.push(cfg.id.clone());
             let task = async move {
-                while let Some(ev) = rx.recv().await {
+                while let Some((ev, tok)) = rx.recv().await {
                     let items = ev.item_count() as u64;
                     let batch = Arc::try_unwrap(ev).unwrap_or_else(|shared| (*shared).clone());
                     match proc.process(batch) {
@@ -527,7 +580,7 @@ impl Topology {
                                 stats.dropped_items.fetch_add(items - left, Relaxed);
                             }
                             proc.report(&stats);
-                            out.send(b).await
+                            out.send_msg(b, tok).await
                         }
                         None => {
                             proc.report(&stats);
@@ -570,6 +623,7 @@ impl Topology {
             };
             let cx = SinkContext {
                 input,
+                held: Vec::new(),
                 capacity: cap,
                 stop: stop.clone(),
                 abort: abort.clone(),

@@ -102,6 +102,9 @@ pub struct Line {
     pub file: Arc<Path>,
     /// The file's fingerprint (its identity, and the key to acknowledge with).
     pub fingerprint: u64,
+    /// Byte offset where this line starts: acknowledging it resumes a restart at this line
+    /// (what a source acknowledges while the line is held, e.g. for a multi-line record).
+    pub offset_before: u64,
     /// Byte offset just past this line's newline (or past its last byte when an incomplete last
     /// line was flushed): acknowledge this with [`Tailer::ack`].
     pub offset_after: u64,
@@ -798,6 +801,7 @@ fn emit(
     out.push(Line {
         file: h.path.clone(),
         fingerprint: fp,
+        offset_before: h.line_start,
         offset_after,
         text,
         truncated,

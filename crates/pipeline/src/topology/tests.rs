@@ -198,3 +198,144 @@ async fn build_error_names_component() {
     assert_eq!(e.component, "broken");
     assert_eq!(e.to_string(), "component `broken`: cannot open");
 }
+
+/// Sends `n` acknowledged batches; a spawned task collects their receipts.
+struct AckSource {
+    n: i64,
+    receipts: Arc<Mutex<Vec<crate::Receipt>>>,
+}
+
+impl Source for AckSource {
+    fn run(self: Box<Self>, mut cx: SourceContext) -> BoxFuture {
+        Box::pin(async move {
+            let mut acks = crate::Acks::new();
+            for i in 0..self.n {
+                let tok = acks.token();
+                cx.out.send_acked(batch(i), tok).await;
+            }
+            let (n, receipts) = (self.n as usize, self.receipts.clone());
+            tokio::spawn(async move {
+                let until = tokio::time::Instant::now() + Duration::from_secs(10);
+                while receipts.lock().unwrap().len() < n {
+                    match tokio::time::timeout_at(until, acks.recv()).await {
+                        Ok(Some(r)) => receipts.lock().unwrap().push(r),
+                        _ => break,
+                    }
+                }
+            });
+            cx.shutdown.wait().await;
+        })
+    }
+}
+
+/// Receives everything; acknowledges only when `ack`.
+struct MaybeAck {
+    ack: bool,
+}
+
+impl Sink for MaybeAck {
+    fn run(self: Box<Self>, mut cx: SinkContext) -> BoxFuture {
+        Box::pin(async move {
+            while cx.recv().await.is_some() {
+                if self.ack {
+                    cx.ack().await;
+                }
+            }
+        })
+    }
+}
+
+struct AckFactory {
+    n: i64,
+    receipts: Arc<Mutex<Vec<crate::Receipt>>>,
+    acking: Vec<&'static str>,
+}
+
+impl Factory for AckFactory {
+    fn source(&self, _: &SourceConfig, _: &BuildContext) -> Result<Box<dyn Source>, String> {
+        Ok(Box::new(AckSource {
+            n: self.n,
+            receipts: self.receipts.clone(),
+        }))
+    }
+    fn processor(
+        &self,
+        _: &ProcessorConfig,
+        _: &BuildContext,
+    ) -> Result<Box<dyn Processor>, String> {
+        Ok(Box::new(Double))
+    }
+    fn sink(&self, cfg: &SinkConfig, _: &BuildContext) -> Result<Box<dyn Sink>, String> {
+        Ok(Box::new(MaybeAck {
+            ack: self.acking.contains(&cfg.id.as_str()),
+        }))
+    }
+}
+
+async fn receipts_with(acking: Vec<&'static str>, conf: &str) -> Vec<crate::Receipt> {
+    let config = load_str("t", conf, &[], &|_| None).unwrap();
+    let receipts = Arc::new(Mutex::new(Vec::new()));
+    let f = AckFactory {
+        n: 30,
+        receipts: receipts.clone(),
+        acking,
+    };
+    let dir = std::env::temp_dir().join(format!(
+        "lookout-ack-{}-{}",
+        std::process::id(),
+        lookout_model::now_nanos()
+    ));
+    let mut c = cx();
+    c.data_dir = dir.clone();
+    let reg = Registry::new();
+    let mut topo = Topology::build(&config, &f, &c, &reg).unwrap();
+    topo.start();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let _ = topo.shutdown(Duration::from_secs(5)).await;
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while receipts.lock().unwrap().len() < 30 && std::time::Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut r = receipts.lock().unwrap().clone();
+    r.sort_by_key(|r| r.id);
+    r
+}
+
+#[tokio::test]
+async fn acknowledged_batches_settle_when_every_sink_acknowledged_them() {
+    let r = receipts_with(vec!["raw", "doubled"], CONF).await;
+    assert_eq!(r.len(), 30);
+    assert!(
+        r.iter().enumerate().all(|(i, r)| r.id == i as u64 && r.ok),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_sink_that_stops_without_acknowledging_fails_the_batches_it_held() {
+    // `doubled` never acknowledges; the batches the processor dropped (v % 10 == 9) never
+    // reached it and settle through `raw` alone
+    let r = receipts_with(vec!["raw"], CONF).await;
+    assert_eq!(r.len(), 30);
+    for r in &r {
+        assert_eq!(r.ok, r.id % 10 == 9, "{r:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_disk_buffer_settles_batches_once_appended() {
+    // neither sink acknowledges, but `raw` has a disk buffer: appended is settled; `doubled` is
+    // fed by nobody here
+    let conf = CONF
+        .replace(
+            "inputs: [src], buffer: {max_batches: 1000, when_full: block}",
+            "inputs: [src], buffer: {type: disk}",
+        )
+        .replace("inputs: [double]", "inputs: [src]")
+        .replace("  double: {type: resource, inputs: [src]}\n", "")
+        .replace("processors:\n", "");
+    let r = receipts_with(vec!["doubled"], &conf).await;
+    assert_eq!(r.len(), 30);
+    assert!(r.iter().all(|r| r.ok), "{r:?}");
+}
