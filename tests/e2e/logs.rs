@@ -402,3 +402,263 @@ fn seeded_secrets_never_reach_a_sink_the_disk_queue_or_the_agents_logs() {
         }
     }
 }
+
+/// Writes journal export-format entries and turns them into a journal file in `dir` with
+/// Debian's systemd-journal-remote; `first` numbers the messages.
+fn journal_file(dir: &Path, name: &str, first: u64, n: u64) {
+    let mut export = String::new();
+    let t0 = 1_700_000_000_000_000u64 + first * 1000;
+    for i in first..first + n {
+        export.push_str(&format!(
+            "__REALTIME_TIMESTAMP={}\n__MONOTONIC_TIMESTAMP={}\n_BOOT_ID=0123456789abcdef0123456789abcdef\nMESSAGE=journal entry {i}\nPRIORITY={}\n_SYSTEMD_UNIT={}\n_PID={}\nSYSLOG_IDENTIFIER=demo\n\n",
+            t0 + (i - first),
+            i + 1,
+            if i % 10 == 0 { 3 } else { 6 },
+            if i % 2 == 0 { "even.service" } else { "odd.service" },
+            1000 + i
+        ));
+    }
+    let src = dir.join(format!("{name}.export"));
+    std::fs::write(&src, export).unwrap();
+    let out = dir.join("journal");
+    std::fs::create_dir_all(&out).unwrap();
+    let st = std::process::Command::new("/lib/systemd/systemd-journal-remote")
+        .arg("-o")
+        .arg(out.join(format!("{name}.journal")))
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+}
+
+fn journal_numbers(recs: &[serde_json::Value]) -> Vec<u64> {
+    recs.iter()
+        .filter_map(|r| body(r).strip_prefix("journal entry ")?.parse().ok())
+        .collect()
+}
+
+#[test]
+fn journald_reads_real_journal_files_and_resumes_after_its_cursor() {
+    require(
+        "/lib/systemd/systemd-journal-remote",
+        "systemd-journal-remote",
+    );
+    require("journalctl", "systemd");
+    let dir = tempfile::tempdir().unwrap();
+    journal_file(dir.path(), "a", 0, 300);
+    let out = dir.path().join("out.jsonl");
+    let data = dir.path().join("state");
+    let cfg = format!(
+        "sources:\n  j:\n    type: journald\n    directory: {}\n    current_boot_only: false\n    start_at: beginning\n    units: [even.service, odd.service]\n    checkpoint_interval: 100ms\nsinks:\n  out: {{type: file, inputs: [j], path: {}}}\n",
+        dir.path().join("journal").display(),
+        out.display()
+    );
+    let mut agent = Agent::start_in(Some(&cfg), Some(&data), &[]);
+    agent.wait_ready();
+    wait_for(Duration::from_secs(20), || {
+        (journal_numbers(&records(&out)).len() >= 300).then_some(())
+    })
+    .unwrap_or_else(|| panic!("journal entries missing; stderr:\n{}", agent.stderr()));
+    // entries written while it runs are followed
+    journal_file(dir.path(), "b", 300, 50);
+    wait_for(Duration::from_secs(20), || {
+        (journal_numbers(&records(&out)).len() >= 350).then_some(())
+    })
+    .unwrap_or_else(|| panic!("followed entries missing; stderr:\n{}", agent.stderr()));
+    assert_eq!(agent.stop(), 0);
+    let recs = records(&out);
+    let r0 = recs.iter().find(|r| body(r) == "journal entry 0").unwrap();
+    assert_eq!(r0["severityNumber"], 17, "PRIORITY 3 is an error: {r0}");
+    let a = attrs(&r0["attributes"]);
+    assert_eq!(a["systemd.unit"], "even.service");
+    assert_eq!(a["process.pid"], "1000");
+    assert_eq!(num(&r0["timeUnixNano"]), 1_700_000_000_000_000_000.0);
+    // stopped: more entries arrive; the restart reads only those
+    journal_file(dir.path(), "c", 350, 40);
+    let mut agent = Agent::start_in(Some(&cfg), Some(&data), &[]);
+    agent.wait_ready();
+    wait_for(Duration::from_secs(20), || {
+        (journal_numbers(&records(&out)).len() >= 390).then_some(())
+    })
+    .unwrap_or_else(|| panic!("entries after restart missing; stderr:\n{}", agent.stderr()));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(agent.stop(), 0);
+    let mut n = journal_numbers(&records(&out));
+    n.sort_unstable();
+    assert_eq!(n, (0..390).collect::<Vec<_>>(), "every entry exactly once");
+    assert!(data.join("checkpoints/j/journald.cursor").exists());
+}
+
+#[test]
+fn journald_with_a_missing_journal_logs_once_and_keeps_the_agent_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = format!(
+        "sources:\n  j:\n    type: journald\n    directory: {}\n    journalctl: {}\nsinks:\n  out: {{type: file, inputs: [j], path: {}}}\n",
+        dir.path().join("no-such-journal").display(),
+        dir.path().join("no-such-journalctl").display(),
+        dir.path().join("out.jsonl").display()
+    );
+    let mut agent = Agent::start(Some(&cfg), &[]);
+    agent.wait_ready();
+    // longer than the 3 s between retries: retries must stay quiet
+    std::thread::sleep(Duration::from_millis(4000));
+    let st = component_status(&agent, "j");
+    assert!(st["errors"].as_u64().unwrap_or(0) >= 2, "retried: {st}");
+    let (code, _) = agent.get("/health");
+    assert_eq!(code, 200, "a missing journal is not fatal at first");
+    assert_eq!(agent.stop(), 0);
+    let err = agent.stderr();
+    assert_eq!(err.matches("does not exist").count(), 1, "{err}");
+}
+
+/// One json-file record as Docker writes it.
+fn docker_record(log: &str, stream: &str, t: &str) -> String {
+    serde_json::json!({"log": log, "stream": stream, "time": t}).to_string() + "\n"
+}
+
+fn container(root: &Path, id: &str, name: &str, image: &str, lines: &str) -> std::path::PathBuf {
+    let d = root.join("containers").join(id);
+    std::fs::create_dir_all(&d).unwrap();
+    let cfg = serde_json::json!({
+        "ID": id, "Name": format!("/{name}"), "Image": "sha256:0123abcd",
+        "Config": {"Image": image, "Hostname": &id[..12], "Labels": {"com.example.team": "payments"}},
+        "State": {"Running": true}, "LogPath": d.join(format!("{id}-json.log"))
+    });
+    std::fs::write(d.join("config.v2.json"), cfg.to_string()).unwrap();
+    let log = d.join(format!("{id}-json.log"));
+    std::fs::write(&log, lines).unwrap();
+    log
+}
+
+#[test]
+fn docker_json_file_logs_with_partial_lines_and_container_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("docker");
+    let id1 = "a".repeat(64);
+    let long: String = (0..40_000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let mut lines = String::new();
+    lines += &docker_record(
+        "{\"level\":\"info\",\"msg\":\"started\"}\n",
+        "stdout",
+        "2024-01-02T03:04:05.000000001Z",
+    );
+    // a 40,000-byte line split by Docker into 16 KiB partial records, a stderr line between
+    lines += &docker_record(&long[..16384], "stdout", "2024-01-02T03:04:06Z");
+    lines += &docker_record(
+        "warning: disk almost full\n",
+        "stderr",
+        "2024-01-02T03:04:06.5Z",
+    );
+    lines += &docker_record(&long[16384..32768], "stdout", "2024-01-02T03:04:07Z");
+    lines += &docker_record(
+        &format!("{}\n", &long[32768..]),
+        "stdout",
+        "2024-01-02T03:04:08Z",
+    );
+    lines += "this is not json\n";
+    lines += &docker_record("plain after garbage\n", "stdout", "2024-01-02T03:04:09Z");
+    let log1 = container(
+        &root,
+        &id1,
+        "web",
+        "registry.local:5000/shop/web:1.4.2",
+        &lines,
+    );
+    let out = dir.path().join("out.jsonl");
+    let cfg = format!(
+        "sources:\n  d:\n    type: docker\n    data_root: {}\n    poll_interval: 20ms\n    rescan_interval: 100ms\n    exclude_containers: [sidecar-*]\nsinks:\n  out: {{type: file, inputs: [d], path: {}}}\n",
+        root.display(),
+        out.display()
+    );
+    let mut agent = Agent::start(Some(&cfg), &[]);
+    agent.wait_ready();
+    // a new container appears, and an excluded one
+    let id2 = "b".repeat(64);
+    container(
+        &root,
+        &id2,
+        "worker",
+        "busybox",
+        &docker_record("job 7 done\n", "stdout", "2024-01-02T03:05:00Z"),
+    );
+    let id3 = "c".repeat(64);
+    container(
+        &root,
+        &id3,
+        "sidecar-1",
+        "envoy",
+        &docker_record("sidecar noise\n", "stdout", "2024-01-02T03:05:00Z"),
+    );
+    let recs = wait_for(Duration::from_secs(20), || {
+        let r = records(&out);
+        (r.iter().any(|r| body(r) == "job 7 done")
+            && r.iter().any(|r| body(r) == "plain after garbage"))
+        .then_some(r)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "docker records missing: {:?}\n{}",
+            records(&out),
+            agent.stderr()
+        )
+    });
+    // the partial records became one line, in order, with the first part's time
+    let merged: Vec<_> = recs.iter().filter(|r| body(r).starts_with("abc")).collect();
+    assert_eq!(merged.len(), 1);
+    assert_eq!(body(merged[0]), long);
+    assert_eq!(num(&merged[0]["timeUnixNano"]), 1_704_164_646_000_000_000.0);
+    let warn = recs
+        .iter()
+        .find(|r| body(r).starts_with("warning: disk"))
+        .unwrap();
+    assert_eq!(attrs(&warn["attributes"])["log.iostream"], "stderr");
+    let started = recs.iter().find(|r| body(r) == "started").unwrap();
+    assert_eq!(started["severityText"], "info");
+    assert_eq!(num(&started["timeUnixNano"]), 1_704_164_645_000_000_001.0);
+    assert!(
+        !recs.iter().any(|r| body(r).contains("sidecar noise")),
+        "excluded container"
+    );
+    // resources carry the container identity
+    let reqs: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let mut names = std::collections::BTreeMap::new();
+    for r in &reqs {
+        for rl in r["resourceLogs"].as_array().unwrap() {
+            let a = attrs(&rl["resource"]["attributes"]);
+            if let Some(n) = a.get("container.name") {
+                names.insert(n.clone(), a.clone());
+            }
+        }
+    }
+    let web = &names["web"];
+    assert_eq!(web["container.id"], id1);
+    assert_eq!(web["container.image.name"], "registry.local:5000/shop/web");
+    assert_eq!(web["container.label.com.example.team"], "payments");
+    assert_eq!(web["container.runtime"], "docker");
+    assert!(names.contains_key("worker"));
+    assert!(web.contains_key("host.name"), "host resource kept: {web:?}");
+    // the garbage line is counted, not fatal; a removed container is let go quietly
+    let (_, metrics) = agent.get("/metrics");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("lookout_log_docker_bad_lines_total{")
+                && l.contains("not_json")
+                && l.ends_with(" 1")),
+        "{metrics}"
+    );
+    std::fs::remove_dir_all(log1.parent().unwrap()).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(agent.stop(), 0);
+    assert!(!agent.stderr().contains("panicked"));
+}

@@ -32,8 +32,8 @@ pub(crate) trait LineHandler: Send + 'static {
     fn flush_due(&mut self, now: u64, out: &mut Records);
     /// The offset of `fp` a restart may resume at, if `fp` was touched.
     fn safe_offset(&self, fp: u64) -> Option<u64>;
-    /// Forgets files no longer open (and with nothing pending).
-    fn retain(&mut self, open: &dyn Fn(u64) -> bool);
+    /// Forgets files no longer open, completing what they still held into `out`.
+    fn retain(&mut self, open: &dyn Fn(u64) -> bool, now: u64, out: &mut Records);
     /// Publishes handler-specific counters.
     fn report(&self, stats: &ComponentStats);
 }
@@ -46,6 +46,8 @@ pub(crate) struct Records {
     count: usize,
     /// Fingerprints that produced lines since the last cut.
     pub(crate) touched: Vec<u64>,
+    /// Final offsets of files forgotten since the last cut.
+    pub(crate) closed: Vec<(u64, u64)>,
 }
 
 impl Records {
@@ -172,15 +174,19 @@ impl LineHandler for PlainFiles {
         self.files.get(&fp).map(Joiner::safe_offset)
     }
 
-    fn retain(&mut self, open: &dyn Fn(u64) -> bool) {
+    fn retain(&mut self, open: &dyn Fn(u64) -> bool, now: u64, out: &mut Records) {
         let gone: Vec<u64> = self
             .files
-            .iter()
-            .filter(|(fp, j)| !open(**fp) && !j.has_pending())
-            .map(|(fp, _)| *fp)
+            .keys()
+            .filter(|fp| !open(**fp))
+            .copied()
             .collect();
         for fp in gone {
-            if let Some(j) = self.files.remove(&fp) {
+            if let Some(mut j) = self.files.remove(&fp) {
+                if let Some(d) = j.flush() {
+                    self.emit(fp, d, now, out);
+                }
+                out.closed.push((fp, j.safe_offset()));
                 self.truncated_records_gone += j.truncated_records();
             }
             self.paths.remove(&fp);
@@ -324,7 +330,7 @@ fn reader(
     let mut recs = Records::default();
     let mut last_retain = Instant::now();
     let send = |recs: &mut Records, handler: &dyn LineHandler| -> bool {
-        let mut offs: Offsets = Vec::new();
+        let mut offs: Offsets = std::mem::take(&mut recs.closed);
         recs.touched.sort_unstable();
         recs.touched.dedup();
         for fp in recs.touched.drain(..) {
@@ -367,7 +373,7 @@ fn reader(
                 .iter()
                 .filter_map(|f| f.fingerprint)
                 .collect();
-            handler.retain(&|fp| open.contains(&fp));
+            handler.retain(&|fp| open.contains(&fp), now, &mut recs);
             last_retain = Instant::now();
         }
         publish_tail(&stats, &tailer.stats(), tailer.files().len());

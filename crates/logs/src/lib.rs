@@ -2,8 +2,10 @@
 //!
 //! - [`FilesSource`] (`type: files`): files matched by globs, followed across rename and
 //!   copytruncate rotation by content fingerprint ([`lookout_tail`]).
-//! - `journald`: the systemd journal through a supervised `journalctl --output=json`.
-//! - `docker`: containers' json-file logs, with their metadata.
+//! - [`JournaldSource`] (`type: journald`): the systemd journal through a supervised
+//!   `journalctl --output=json` (why not the files directly: see the `journald` module).
+//! - [`DockerSource`] (`type: docker`): containers' json-file logs, partial records merged,
+//!   the container's identity as the resource.
 //!
 //! # Delivery contract: acknowledged checkpoints
 //! Every batch is sent with an acknowledgement token ([`lookout_pipeline::ack`]). A file offset
@@ -21,9 +23,13 @@
 #![deny(missing_docs)]
 
 mod assemble;
+mod docker;
 mod files;
+mod journald;
 mod ledger;
 
 pub use assemble::{parser_of, rule_of, Joined, Joiner, Recorder};
+pub use docker::DockerSource;
 pub use files::FilesSource;
+pub use journald::{JournaldSource, CURSOR_FILE};
 pub use ledger::Ledger;

@@ -33,10 +33,18 @@ impl Factory for AgentFactory {
                 cx.resource.clone(),
                 &cx.data_dir,
             )?)),
-            SourceKind::Journald(_) | SourceKind::Docker(_) => Err(format!(
-                "`{}` sources are not built yet",
-                cfg.kind.type_name()
-            )),
+            SourceKind::Docker(c) => Ok(Box::new(lookout_logs::DockerSource::new(
+                &cfg.id,
+                c.clone(),
+                cx.resource.clone(),
+                &cx.data_dir,
+            )?)),
+            SourceKind::Journald(c) => Ok(Box::new(lookout_logs::JournaldSource::new(
+                &cfg.id,
+                c.clone(),
+                cx.resource.clone(),
+                &cx.data_dir,
+            )?)),
         }
     }
 
