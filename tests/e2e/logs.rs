@@ -316,6 +316,7 @@ fn seeded_secrets_never_reach_a_sink_the_disk_queue_or_the_agents_logs() {
         "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLXNlY3JldA",
         "hunter2-super-secret",
         "10.1.2.3",
+        "fd00:1234::42",
     ];
     let lines = [
         format!(
@@ -335,6 +336,7 @@ fn seeded_secrets_never_reach_a_sink_the_disk_queue_or_the_agents_logs() {
             secrets[3]
         ),
         format!("client {} connected to port 5432", secrets[5]),
+        format!("client [{}]:6379 connected to redis", secrets[6]),
         "-----BEGIN RSA PRIVATE KEY-----".to_string(),
         "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTLw".to_string(),
         "-----END RSA PRIVATE KEY-----".to_string(),
@@ -343,7 +345,7 @@ fn seeded_secrets_never_reach_a_sink_the_disk_queue_or_the_agents_logs() {
     // a dead OTLP endpoint with a disk buffer: batches stay queued on disk
     let dead = free_port();
     let cfg = format!(
-        "sources:\n  app:\n    type: files\n    include: [{}/*.log]\n    poll_interval: 20ms\n    multiline: {{start: '^(\\{{|time=|\\d{{4}}-|GET|client|-----BEGIN)'}}\nprocessors:\n  scrub:\n    type: redact\n    inputs: [app]\n    builtins: [private_key, jwt, bearer_token, basic_auth_url, aws_access_key, credit_card, password_assignment, email, ipv4]\nsinks:\n  out: {{type: file, inputs: [scrub], path: {}}}\n  remote:\n    type: otlp_http\n    inputs: [scrub]\n    endpoint: http://127.0.0.1:{dead}\n    buffer: {{type: disk}}\n",
+        "sources:\n  app:\n    type: files\n    include: [{}/*.log]\n    poll_interval: 20ms\n    multiline: {{start: '^(\\{{|time=|\\d{{4}}-|GET|client|-----BEGIN)'}}\nprocessors:\n  scrub:\n    type: redact\n    inputs: [app]\n    builtins: [private_key, jwt, bearer_token, basic_auth_url, aws_access_key, credit_card, password_assignment, email, ipv4, ipv6]\nsinks:\n  out: {{type: file, inputs: [scrub], path: {}}}\n  remote:\n    type: otlp_http\n    inputs: [scrub]\n    endpoint: http://127.0.0.1:{dead}\n    buffer: {{type: disk}}\n",
         logs.display(),
         out.display()
     );
@@ -351,7 +353,7 @@ fn seeded_secrets_never_reach_a_sink_the_disk_queue_or_the_agents_logs() {
     agent.wait_ready();
     let recs = wait_for(Duration::from_secs(20), || {
         let r = records(&out);
-        (r.len() >= 6).then_some(r)
+        (r.len() >= 7).then_some(r)
     })
     .unwrap_or_else(|| panic!("records: {:?}; stderr:\n{}", records(&out), agent.stderr()));
     std::thread::sleep(Duration::from_millis(500));

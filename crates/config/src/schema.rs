@@ -1296,12 +1296,13 @@ pub const REDACT_BUILTINS: &[&str] = &[
     "private_key",
     "jwt",
     "ipv4",
+    "ipv6",
 ];
 
 fn default_builtins() -> Vec<String> {
     REDACT_BUILTINS
         .iter()
-        .filter(|b| **b != "ipv4")
+        .filter(|b| !matches!(**b, "ipv4" | "ipv6"))
         .map(|s| s.to_string())
         .collect()
 }

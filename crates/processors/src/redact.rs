@@ -87,7 +87,7 @@ pub const BUILTIN_SENSITIVE_KEYS: &[&str] = &[
 const MAX_DEPTH: usize = 32;
 
 /// The order built-ins are applied in (whatever the config's order).
-const BUILTIN_ORDER: [Builtin; 9] = [
+const BUILTIN_ORDER: [Builtin; 10] = [
     Builtin::PrivateKey,
     Builtin::Jwt,
     Builtin::BearerToken,
@@ -97,6 +97,7 @@ const BUILTIN_ORDER: [Builtin; 9] = [
     Builtin::PasswordAssignment,
     Builtin::Email,
     Builtin::Ipv4,
+    Builtin::Ipv6,
 ];
 
 /// One built-in rule.
@@ -111,6 +112,7 @@ enum Builtin {
     PrivateKey,
     Jwt,
     Ipv4,
+    Ipv6,
 }
 
 /// One ASCII-only IPv4 octet (0-255, no leading zero).
@@ -128,6 +130,7 @@ impl Builtin {
             Builtin::PrivateKey => "private_key",
             Builtin::Jwt => "jwt",
             Builtin::Ipv4 => "ipv4",
+            Builtin::Ipv6 => "ipv6",
         }
     }
 
@@ -176,6 +179,12 @@ impl Builtin {
             Builtin::Jwt => (
                 r"(?-u:\b)eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*",
                 r"(?-u:\b)eyJ[A-Za-z0-9_-]{5}",
+            ),
+            // Detection: two colons with hex digits around (times like 03:04:05 pass too and
+            // are rejected by `ipv6_ranges`); the search is by hand.
+            Builtin::Ipv6 => (
+                r"[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*",
+                r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:",
             ),
             Builtin::Ipv4 => {
                 let quad = format!(r"(?-u:\b){OCTET}\.{OCTET}\.{OCTET}\.{OCTET}(?-u:\b)");
@@ -250,6 +259,7 @@ impl Rule {
                     card_ranges(s, start..i, &mut groups, &mut ranges);
                 }
             }
+            Builtin::Ipv6 => ipv6_ranges(s, &mut ranges),
             Builtin::PasswordAssignment => {
                 let mut pos = 0;
                 while let Some(m) = self.re.find_at(s, pos) {
@@ -492,6 +502,50 @@ fn assignment_value(s: &str, key: &str, start: usize) -> Option<(Range<usize>, u
         return None;
     }
     Some((value, resume))
+}
+
+/// IPv6 addresses in `s`: maximal runs of hex digits, `:` and `.` holding at least two colons
+/// and a decimal digit, not glued to a word (`crate::add` is a path, not an address), with a
+/// single leading or trailing `:` (prose: `addr:2001:db8::1`, `at fe80::1:`) and trailing dots
+/// left out, that `std::net::Ipv6Addr` parses (so embedded IPv4 forms like `::ffff:10.0.0.1`
+/// count, and times such as `03:04:05` or MAC addresses do not).
+fn ipv6_ranges(s: &str, out: &mut Vec<Range<usize>>) {
+    let b = s.as_bytes();
+    let in_run = |c: u8| c.is_ascii_hexdigit() || c == b':' || c == b'.';
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut i = 0;
+    while i < b.len() {
+        if !in_run(b[i]) || b[i] == b'.' {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && in_run(b[i]) {
+            i += 1;
+        }
+        let end = i;
+        if b[start..end].iter().filter(|c| **c == b':').count() < 2 {
+            continue;
+        }
+        let (mut st, mut en) = (start, end);
+        if b[st] == b':' && b.get(st + 1) != Some(&b':') {
+            st += 1;
+        }
+        while en > st && b[en - 1] == b'.' {
+            en -= 1;
+        }
+        if en >= st + 2 && b[en - 1] == b':' && b[en - 2] != b':' {
+            en -= 1;
+        }
+        let glued_before = st == start && start > 0 && word(b[start - 1]);
+        let glued_after = en == end && end < b.len() && word(b[end]);
+        if glued_before || glued_after || !b[st..en].iter().any(u8::is_ascii_digit) {
+            continue;
+        }
+        if s[st..en].parse::<std::net::Ipv6Addr>().is_ok() {
+            out.push(st..en);
+        }
+    }
 }
 
 /// Rejects dotted quads that are part of a longer dotted number (`1.2.3.4.5`, OIDs).

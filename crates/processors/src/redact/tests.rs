@@ -385,6 +385,39 @@ fn jwt_tokens() {
 }
 
 #[test]
+fn ipv6_addresses() {
+    check(
+        "ipv6",
+        &[
+            (
+                "client 2001:db8::1 connected",
+                "client [REDACTED:ipv6] connected",
+            ),
+            ("[fe80::1ff:fe23:4567:890a]:8080", "[[REDACTED:ipv6]]:8080"),
+            ("addr:2001:db8:0:0:0:0:2:1.", "addr:[REDACTED:ipv6]."),
+            ("from ::ffff:192.0.2.128 ok", "from [REDACTED:ipv6] ok"),
+            (
+                "peer ::1, next fe80::2:",
+                "peer [REDACTED:ipv6], next [REDACTED:ipv6]:",
+            ),
+        ],
+    );
+    untouched(
+        "ipv6",
+        &[
+            "at 03:04:05.123",
+            "2024-01-02T03:04:05Z",
+            "mac 00:1a:2b:3c:4d:5e",
+            "crate::add and self::bad",
+            "std::vector<int> x; a::b",
+            "dead::beef",
+            "1:2:3:4:5:6:7:8:9",
+            "10.0.0.1",
+        ],
+    );
+}
+
+#[test]
 fn ipv4_addresses() {
     check(
         "ipv4",
