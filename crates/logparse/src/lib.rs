@@ -290,6 +290,63 @@ impl Parsed {
     }
 }
 
+impl Parsed {
+    /// [`Parsed::to_log_record`] without copying: the body and attributes are moved.
+    pub fn into_log_record(self, observed_nanos: u64) -> LogRecord {
+        let (severity_number, severity_text) = self.severity.unwrap_or((0, String::new()));
+        let body = match self.body {
+            Body::Str(s) => AnyValue {
+                value: Some(any_value::Value::StringValue(s)),
+            },
+            Body::Value(v) => v.to_any_value(),
+        };
+        LogRecord {
+            time_unix_nano: self.timestamp_nanos.unwrap_or(0),
+            observed_time_unix_nano: observed_nanos,
+            severity_number,
+            severity_text,
+            body: Some(body),
+            attributes: self
+                .attributes
+                .into_iter()
+                .map(|(k, v)| KeyValue {
+                    value: Some(v.into_any_value()),
+                    key: k,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+}
+
+impl Value {
+    /// [`Value::to_any_value`] without copying.
+    pub fn into_any_value(self) -> AnyValue {
+        use any_value::Value as V;
+        let v = match self {
+            Value::Str(s) => V::StringValue(s),
+            Value::Int(i) => V::IntValue(i),
+            Value::Double(d) => V::DoubleValue(d),
+            Value::Bool(b) => V::BoolValue(b),
+            Value::Array(a) => V::ArrayValue(ArrayValue {
+                values: a.into_iter().map(Value::into_any_value).collect(),
+            }),
+            Value::Map(m) => V::KvlistValue(KeyValueList {
+                values: m
+                    .into_iter()
+                    .map(|(k, v)| KeyValue {
+                        value: Some(v.into_any_value()),
+                        key: k,
+                        ..Default::default()
+                    })
+                    .collect(),
+            }),
+        };
+        AnyValue { value: Some(v) }
+    }
+}
+
 /// Parses one line (or joined record); never fails. See the crate documentation for the rules.
 /// Reads the wall clock only to place BSD syslog timestamps in a year.
 pub fn parse(line: &str, parser: Parser) -> Parsed {

@@ -580,3 +580,16 @@ fn fuzz_one_survives_mutations() {
         fuzz_one(&data);
     }
 }
+
+#[test]
+fn into_log_record_equals_to_log_record() {
+    for line in [
+        r#"{"level":"warn","msg":"m","a":{"b":[1,"x",true]},"n":1.5}"#,
+        "2024-01-02T03:04:05Z ERROR boom",
+        "<34>1 2003-10-11T22:14:15.003Z host app 12 ID47 [ex@1 k=\"v\"] msg",
+        "plain text",
+    ] {
+        let p = parse_at(line, Parser::Auto, 1_704_164_645_000_000_000);
+        assert_eq!(p.to_log_record(7), p.clone().into_log_record(7), "{line}");
+    }
+}

@@ -73,7 +73,7 @@ impl Recorder {
 
     /// The record of `text` read at `now`, with `attrs` (the record's origin) added.
     pub fn record(&self, text: &str, now: u64, attrs: Vec<KeyValue>) -> LogRecord {
-        let mut r = parse_at(text, self.parser, now).to_log_record(now);
+        let mut r = parse_at(text, self.parser, now).into_log_record(now);
         r.attributes.extend(attrs);
         r.attributes.extend(self.extra.iter().cloned());
         r

@@ -618,7 +618,13 @@ pub struct Redactor {
     /// Configured sensitive keys, lower-case (substring match).
     extra_keys: Vec<String>,
     sensitive_hits: AtomicU64,
+    /// [`Redactor::is_sensitive_key`] answers for keys seen recently: attribute keys repeat on
+    /// every record, and the segment comparison is the costly part of a clean record.
+    key_cache: std::sync::Mutex<std::collections::HashMap<Box<str>, bool>>,
 }
+
+/// Keys remembered by the sensitive-key cache before it starts over.
+const KEY_CACHE_MAX: usize = 4096;
 
 impl Redactor {
     /// Builds the rules of a config: an unknown built-in name or an invalid custom pattern is
@@ -690,6 +696,7 @@ impl Redactor {
             builtin_keys,
             extra_keys,
             sensitive_hits: AtomicU64::new(0),
+            key_cache: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -776,17 +783,33 @@ impl Redactor {
     pub fn mask_sensitive_attributes(&self, attrs: &mut [KeyValue]) -> bool {
         let mut changed = false;
         for kv in attrs {
-            if self.is_sensitive_key(&kv.key) {
+            if self.sensitive_cached(&kv.key) {
                 changed |= self.mask(&mut kv.value);
             }
         }
         changed
     }
 
+    /// [`Redactor::is_sensitive_key`] through the cache.
+    fn sensitive_cached(&self, key: &str) -> bool {
+        let Ok(mut cache) = self.key_cache.lock() else {
+            return self.is_sensitive_key(key);
+        };
+        if let Some(v) = cache.get(key) {
+            return *v;
+        }
+        let v = self.is_sensitive_key(key);
+        if cache.len() >= KEY_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(key.into(), v);
+        v
+    }
+
     fn redact_kvs(&self, kvs: &mut [KeyValue], depth: usize) -> bool {
         let mut changed = false;
         for kv in kvs {
-            if self.is_sensitive_key(&kv.key) {
+            if self.sensitive_cached(&kv.key) {
                 changed |= self.mask(&mut kv.value);
             } else if let Some(v) = kv.value.as_mut() {
                 changed |= self.redact_value_at(v, depth);
