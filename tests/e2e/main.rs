@@ -11,6 +11,7 @@
 //! - `cli`: status, diagnose, config show/validate, version, completions;
 //! - `reload`: SIGHUP;
 //! - `statsd`: the StatsD/DogStatsD receiver with the `datadog` and `statsd` Python clients;
+//! - `integrations`: redis (private server with a password), nginx and Apache started by the test;
 //! - `logs`: the files source: rotation, kill -9, bad input, redaction everywhere;
 //! - `receive_otlp`: the OTLP receiver with the OpenTelemetry Python SDK and grpcio.
 #![allow(clippy::unwrap_used)]
@@ -20,6 +21,7 @@ mod support;
 mod accuracy;
 mod cli;
 mod delivery;
+mod integrations;
 mod invalid_configs;
 mod logs;
 mod otlp;

@@ -406,6 +406,42 @@ fn build(root: &Node) -> Result<Config, ConfigError> {
                     check_min_duration(&body, "checkpoint_interval", c.checkpoint_interval, 100)?;
                     SourceKind::Docker(c)
                 }
+                "redis" => {
+                    let c: RedisConfig = typed(&body, k)?;
+                    check_min_duration(&body, "interval", c.interval, 100)?;
+                    check_min_duration(&body, "timeout", c.timeout, 10)?;
+                    if c.endpoint.trim().is_empty() {
+                        return Err(ConfigError::at(
+                            &body
+                                .get("endpoint")
+                                .map(|n| n.mark.clone())
+                                .unwrap_or(body.mark.clone()),
+                            "endpoint is empty".to_string(),
+                            Some("write host:port (127.0.0.1:6379) or a Unix socket path"),
+                        ));
+                    }
+                    if c.username.is_some() && c.password.is_none() {
+                        return Err(ConfigError::at(
+                            &body
+                                .get("username")
+                                .map(|n| n.mark.clone())
+                                .unwrap_or(body.mark.clone()),
+                            "username without password".to_string(),
+                            Some("set `password: ${env:REDIS_PASSWORD}` as well"),
+                        ));
+                    }
+                    SourceKind::Redis(c)
+                }
+                "nginx" | "apache" => {
+                    let c: HttpStatusConfig = typed(&body, k)?;
+                    check_min_duration(&body, "interval", c.interval, 100)?;
+                    check_min_duration(&body, "timeout", c.timeout, 10)?;
+                    if t == "nginx" {
+                        SourceKind::Nginx(c)
+                    } else {
+                        SourceKind::Apache(c)
+                    }
+                }
                 other => {
                     return Err(unknown_type(
                         other,
@@ -418,6 +454,9 @@ fn build(root: &Node) -> Result<Config, ConfigError> {
                             "files",
                             "journald",
                             "docker",
+                            "redis",
+                            "nginx",
+                            "apache",
                         ],
                     ))
                 }

@@ -182,6 +182,12 @@ pub enum SourceKind {
     Journald(JournaldConfig),
     /// `docker`: containers' json-file logs under the Docker data root.
     Docker(DockerLogsConfig),
+    /// `redis`: `INFO` of a Redis server as `redis.*` metrics.
+    Redis(RedisConfig),
+    /// `nginx`: nginx's `stub_status` page as `nginx.*` metrics.
+    Nginx(HttpStatusConfig),
+    /// `apache`: Apache's `mod_status` (`?auto`) page as `apache.*` metrics.
+    Apache(HttpStatusConfig),
 }
 
 impl SourceKind {
@@ -195,6 +201,9 @@ impl SourceKind {
             SourceKind::Files(_) => "files",
             SourceKind::Journald(_) => "journald",
             SourceKind::Docker(_) => "docker",
+            SourceKind::Redis(_) => "redis",
+            SourceKind::Nginx(_) => "nginx",
+            SourceKind::Apache(_) => "apache",
         }
     }
 }
@@ -958,6 +967,68 @@ impl Default for OtlpReceiverConfig {
             tls: None,
         }
     }
+}
+
+/// `redis` source settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisConfig {
+    /// `host:port`, or a Unix socket as `unix:///path` or `/path`.
+    #[serde(default = "default_redis_endpoint")]
+    pub endpoint: String,
+    /// ACL user name (Redis 6+), with `password`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Password (`AUTH`); write it as `${env:NAME}`, never in the file itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Collection interval.
+    #[serde(default = "default_interval")]
+    pub interval: Duration,
+    /// Limit for one collection (connect, authenticate, `INFO`).
+    #[serde(default = "default_integration_timeout")]
+    pub timeout: Duration,
+    /// Commands reported by `redis.cmd.*` (the busiest by calls).
+    #[serde(default = "default_redis_max_commands")]
+    pub max_commands: usize,
+}
+
+fn default_redis_endpoint() -> String {
+    "127.0.0.1:6379".into()
+}
+fn default_integration_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+fn default_redis_max_commands() -> usize {
+    50
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        RedisConfig {
+            endpoint: default_redis_endpoint(),
+            username: None,
+            password: None,
+            interval: default_interval(),
+            timeout: default_integration_timeout(),
+            max_commands: default_redis_max_commands(),
+        }
+    }
+}
+
+/// `nginx` and `apache` source settings: a status page read over HTTP.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpStatusConfig {
+    /// The status page: nginx `http://127.0.0.1/nginx_status` (`stub_status`), Apache
+    /// `http://127.0.0.1/server-status?auto` (`mod_status`).
+    pub endpoint: Endpoint,
+    /// Collection interval.
+    #[serde(default = "default_interval")]
+    pub interval: Duration,
+    /// Limit for one collection.
+    #[serde(default = "default_integration_timeout")]
+    pub timeout: Duration,
 }
 
 /// Where a log source starts the first time it sees its input (no checkpoint yet).

@@ -78,6 +78,8 @@ pub fn to_json(config: &Config) -> Value {
             SourceKind::Files(c) => serde_json::to_value(c),
             SourceKind::Journald(c) => serde_json::to_value(c),
             SourceKind::Docker(c) => serde_json::to_value(c),
+            SourceKind::Redis(c) => serde_json::to_value(c),
+            SourceKind::Nginx(c) | SourceKind::Apache(c) => serde_json::to_value(c),
         };
         sources.insert(
             s.id.clone(),

@@ -39,6 +39,18 @@ impl Factory for AgentFactory {
                 cx.resource.clone(),
                 &cx.data_dir,
             )?)),
+            SourceKind::Redis(c) => Ok(Box::new(lookout_integrations::IntegrationSource::new(
+                lookout_integrations::Service::Redis(c.clone()),
+                cx.resource.clone(),
+            )?)),
+            SourceKind::Nginx(c) => Ok(Box::new(lookout_integrations::IntegrationSource::new(
+                lookout_integrations::Service::Nginx(c.clone()),
+                cx.resource.clone(),
+            )?)),
+            SourceKind::Apache(c) => Ok(Box::new(lookout_integrations::IntegrationSource::new(
+                lookout_integrations::Service::Apache(c.clone()),
+                cx.resource.clone(),
+            )?)),
             SourceKind::Journald(c) => Ok(Box::new(lookout_logs::JournaldSource::new(
                 &cfg.id,
                 c.clone(),

@@ -84,21 +84,62 @@ pub fn sanitize(name: &str, allow_colon: bool) -> String {
     out
 }
 
+/// The factor that turns a value in `unit` into Prometheus's base unit: time is exposed in
+/// seconds (`ms`, `us`, `ns` are scaled, as promtool's lint asks), everything else as is.
+pub fn base_unit_scale(unit: &str) -> f64 {
+    match unit.trim() {
+        "ms" => 1e-3,
+        "us" => 1e-6,
+        "ns" => 1e-9,
+        _ => 1.0,
+    }
+}
+
+/// The word of a unit used after `per_` (`s` → `second`).
+fn per_word(u: &str) -> String {
+    match u {
+        "s" => "second".into(),
+        "m" | "min" => "minute".into(),
+        "h" => "hour".into(),
+        "d" => "day".into(),
+        other => sanitize(other, false).trim_matches('_').to_lowercase(),
+    }
+}
+
 fn unit_suffix(unit: &str, kind_is_gauge: bool) -> Option<String> {
-    let u = unit.trim();
-    if u.is_empty() || (u.starts_with('{') && u.ends_with('}')) {
+    // annotations in braces (`{ops}`, `{request}`) carry no unit
+    let mut u = String::new();
+    let mut depth = 0;
+    for c in unit.trim().chars() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth > 0 => depth -= 1,
+            _ if depth == 0 => u.push(c),
+            _ => {}
+        }
+    }
+    let u = u.trim();
+    if u.is_empty() {
         return None;
+    }
+    if let Some((a, b)) = u.split_once('/') {
+        let per = per_word(b.trim());
+        if per.is_empty() {
+            return None;
+        }
+        let a = a.trim();
+        return Some(match (a.is_empty() || a == "1", unit_suffix(a, false)) {
+            (false, Some(base)) => format!("{base}_per_{per}"),
+            _ => format!("per_{per}"),
+        });
     }
     Some(
         match u {
-            "s" => "seconds",
-            "ms" => "milliseconds",
-            "us" => "microseconds",
-            "ns" => "nanoseconds",
+            // time in seconds whatever the unit: values are scaled by `base_unit_scale`
+            "s" | "ms" | "us" | "ns" => "seconds",
             "By" => "bytes",
             "KiBy" => "kibibytes",
             "MiBy" => "mebibytes",
-            "By/s" => "bytes_per_second",
             "%" => "percent",
             "Hz" => "hertz",
             "1" if kind_is_gauge => "ratio",
@@ -240,8 +281,9 @@ impl Exposition {
                                 false,
                                 true,
                             );
+                            let scale = base_unit_scale(&m.unit);
                             for p in &g.data_points {
-                                if let Some(v) = number(p) {
+                                if let Some(v) = number(p).map(|v| v * scale) {
                                     fam.series.insert(
                                         with_resource(&p.attributes),
                                         (SeriesValue::Number(v), now),
@@ -263,8 +305,11 @@ impl Exposition {
                                 counter,
                                 !counter,
                             );
+                            let scale = base_unit_scale(&m.unit);
                             for p in &s.data_points {
-                                let Some(v) = number(p) else { continue };
+                                let Some(v) = number(p).map(|v| v * scale) else {
+                                    continue;
+                                };
                                 let key = with_resource(&p.attributes);
                                 let value = match (delta, fam.series.get(&key)) {
                                     (true, Some((SeriesValue::Number(prev), _))) => prev + v,
@@ -294,6 +339,7 @@ impl Exposition {
                                     } else {
                                         None
                                     },
+                                    base_unit_scale(&m.unit),
                                 );
                                 fam.series.insert(key, (v, now));
                                 n += 1;
@@ -389,10 +435,11 @@ impl Exposition {
     }
 }
 
-fn histogram_value(p: &HistogramDataPoint, prev: Option<&SeriesValue>) -> SeriesValue {
+fn histogram_value(p: &HistogramDataPoint, prev: Option<&SeriesValue>, scale: f64) -> SeriesValue {
     let mut counts = p.bucket_counts.clone();
-    let mut sum = p.sum.unwrap_or(0.0);
+    let mut sum = p.sum.unwrap_or(0.0) * scale;
     let mut count = p.count;
+    let scaled: Vec<f64> = p.explicit_bounds.iter().map(|b| b * scale).collect();
     if let Some(SeriesValue::Histogram {
         bounds,
         counts: pc,
@@ -400,7 +447,7 @@ fn histogram_value(p: &HistogramDataPoint, prev: Option<&SeriesValue>) -> Series
         count: pn,
     }) = prev
     {
-        if *bounds == p.explicit_bounds && pc.len() == counts.len() {
+        if *bounds == scaled && pc.len() == counts.len() {
             for (c, x) in counts.iter_mut().zip(pc) {
                 *c += x;
             }
@@ -409,7 +456,7 @@ fn histogram_value(p: &HistogramDataPoint, prev: Option<&SeriesValue>) -> Series
         }
     }
     SeriesValue::Histogram {
-        bounds: p.explicit_bounds.clone(),
+        bounds: scaled,
         counts,
         sum,
         count,
@@ -486,6 +533,21 @@ mod tests {
             "system_processes_count_process"
         );
         assert_eq!(family_name("x.sum", "", false, true), "x_sum_value");
+        assert_eq!(
+            family_name("redis.commands", "{ops}/s", false, true),
+            "redis_commands_per_second"
+        );
+        assert_eq!(
+            family_name("net.rate", "By/s", false, true),
+            "net_rate_bytes_per_second"
+        );
+        assert_eq!(
+            family_name("redis.cmd.usec", "us", true, false),
+            "redis_cmd_usec_seconds_total"
+        );
+        assert_eq!(family_name("db.ttl", "ms", false, true), "db_ttl_seconds");
+        assert_eq!(base_unit_scale("us"), 1e-6);
+        assert_eq!(base_unit_scale("By"), 1.0);
         assert_eq!(
             family_name("requests.total", "1", true, false),
             "requests_total"

@@ -1,5 +1,6 @@
 //! Command-line interface: one module per subcommand.
 
+mod check;
 mod config_cmd;
 mod diagnose;
 mod dlq;
@@ -112,6 +113,9 @@ pub enum Command {
         #[command(subcommand)]
         action: redact_cmd::Action,
     },
+    /// Run one collection of one integration (redis, nginx, apache, or a configured source id)
+    /// and print what it collected, or why it could not.
+    Check(check::Options),
     /// StatsD/DogStatsD tools.
     Statsd {
         /// What to do.
@@ -178,6 +182,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         ),
         Command::Dlq { action } => dlq::main(&g, action),
         Command::Statsd { action } => statsd_cmd::main(action),
+        Command::Check(o) => check::main(&g, o),
         Command::Redact { action } => redact_cmd::main(&g, action),
         Command::Version { json } => {
             let v = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,322 @@
+//! Integrations against real servers: a private redis-server (with a password), nginx and
+//! Apache started on free loopback ports in temporary directories. Values must move the way
+//! the servers say; failures degrade health and collection resumes by itself.
+
+use crate::support::*;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A server process killed (and waited for) when dropped.
+struct Server {
+    child: Child,
+    name: &'static str,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // SIGTERM first so nginx and Apache take their workers down with them
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        for _ in 0..100 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        eprintln!("{} did not stop on SIGTERM; killing it", self.name);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn redis_server(dir: &Path, port: u16, password: &str) -> Server {
+    require("redis-server", "apt-get install redis-server");
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--requirepass",
+            password,
+            "--dir",
+        ])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let s = Server {
+        child,
+        name: "redis-server",
+    };
+    wait_for(Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    })
+    .expect("redis-server listens");
+    s
+}
+
+fn redis_cli(port: u16, password: &str, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .args(["-p", &port.to_string(), "--no-auth-warning", "-a", password])
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn nginx(dir: &Path, port: u16) -> Server {
+    require("/usr/sbin/nginx", "apt-get install nginx");
+    let d = dir.display();
+    let conf = format!(
+        "daemon off;\nmaster_process on;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 64; }}\nhttp {{\n  access_log {d}/access.log combined;\n  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n  server {{\n    listen 127.0.0.1:{port};\n    location /nginx_status {{ stub_status; }}\n    location / {{ return 404; }}\n  }}\n}}\n"
+    );
+    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+    let child = Command::new("/usr/sbin/nginx")
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let s = Server {
+        child,
+        name: "nginx",
+    };
+    wait_for(Duration::from_secs(10), || http_get(port, "/nginx_status")).expect("nginx answers");
+    s
+}
+
+fn apache(dir: &Path, port: u16) -> Server {
+    require("/usr/sbin/apache2", "apt-get install apache2");
+    let d = dir.display();
+    let m = "/usr/lib/apache2/modules";
+    let conf = format!(
+        "ServerRoot {d}\nServerName localhost\nListen 127.0.0.1:{port}\nPidFile {d}/httpd.pid\nDefaultRuntimeDir {d}\nMutex file:{d} default\nErrorLog {d}/error.log\nLoadModule mpm_event_module {m}/mod_mpm_event.so\nLoadModule authz_core_module {m}/mod_authz_core.so\nLoadModule status_module {m}/mod_status.so\nUser www-data\nGroup www-data\nExtendedStatus On\n<Location /server-status>\n  SetHandler server-status\n</Location>\n"
+    );
+    std::fs::write(dir.join("httpd.conf"), conf).unwrap();
+    let child = Command::new("/usr/sbin/apache2")
+        .arg("-f")
+        .arg(dir.join("httpd.conf"))
+        .arg("-DFOREGROUND")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let s = Server {
+        child,
+        name: "apache2",
+    };
+    wait_for(Duration::from_secs(10), || {
+        http_get(port, "/server-status?auto").filter(|(c, _)| *c == 200)
+    })
+    .expect("apache answers");
+    s
+}
+
+/// The last value of `name` (with `attr` = `value` when given) in a file sink's output.
+fn last_value(out: &Path, name: &str, attr: Option<(&str, &str)>) -> Option<f64> {
+    let text = std::fs::read_to_string(out).ok()?;
+    let reqs: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let mut last = None;
+    for m in all_metrics(&reqs) {
+        if m["name"] != name {
+            continue;
+        }
+        let data = m.get("sum").or_else(|| m.get("gauge"))?;
+        for p in data["dataPoints"].as_array()? {
+            if let Some((k, v)) = attr {
+                if attrs(&p["attributes"]).get(k).map(String::as_str) != Some(v) {
+                    continue;
+                }
+            }
+            let v = p.get("asInt").or_else(|| p.get("asDouble"))?;
+            last = Some(num(v));
+        }
+    }
+    last
+}
+
+/// Waits until `name` has a value satisfying `ok`.
+fn wait_value(
+    agent: &Agent,
+    out: &Path,
+    name: &str,
+    attr: Option<(&str, &str)>,
+    ok: impl Fn(f64) -> bool,
+) -> f64 {
+    wait_for(Duration::from_secs(20), || {
+        last_value(out, name, attr).filter(|v| ok(*v))
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "{name} {attr:?}: last value {:?}; stderr:\n{}",
+            last_value(out, name, attr),
+            agent.stderr()
+        )
+    })
+}
+
+#[test]
+fn redis_keyspace_and_commands_follow_the_server_and_failures_recover() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut server = Some(redis_server(dir.path(), port, "s3cret-pw"));
+    let out = dir.path().join("out.jsonl");
+    let cfg = format!(
+        "sources:\n  cache:\n    type: redis\n    endpoint: 127.0.0.1:{port}\n    password: ${{env:LOOKOUT_TEST_REDIS_PW}}\n    interval: 300ms\n  wrong:\n    type: redis\n    endpoint: 127.0.0.1:{port}\n    password: not-the-password\n    interval: 300ms\nsinks:\n  out: {{type: file, inputs: [cache, wrong], path: {}}}\n  prom: {{type: prometheus, inputs: [cache], path: /metrics/redis}}\n",
+        out.display()
+    );
+    std::env::set_var("LOOKOUT_TEST_REDIS_PW", "s3cret-pw");
+    let mut agent = Agent::start(Some(&cfg), &[]);
+    agent.wait_ready();
+    let before = wait_value(&agent, &out, "redis.commands.processed", None, |_| true);
+    for i in 0..25 {
+        redis_cli(
+            port,
+            "s3cret-pw",
+            &["-n", "9", "SET", &format!("k{i}"), "v"],
+        );
+    }
+    let keys = wait_value(&agent, &out, "redis.db.keys", Some(("db", "9")), |v| {
+        v >= 25.0
+    });
+    assert_eq!(keys, 25.0);
+    let after = wait_value(&agent, &out, "redis.commands.processed", None, |v| {
+        v >= before + 25.0
+    });
+    assert!(after >= before + 25.0);
+    // a wrong password: one clear error, the other source unaffected
+    let st = component_status(&agent, "wrong");
+    let err = st.to_string();
+    assert!(
+        err.contains("auth") || err.contains("WRONGPASS") || err.contains("invalid"),
+        "{st}"
+    );
+    assert!(
+        !err.contains("not-the-password"),
+        "the password leaked: {st}"
+    );
+    // Prometheus rendering is valid
+    let (code, page) = agent.get("/metrics/redis");
+    assert_eq!(code, 200);
+    assert!(page.contains("redis_db_keys"), "{page}");
+    promtool_check(&page).unwrap_or_else(|e| panic!("promtool rejects /metrics/redis:\n{e}"));
+    // server down: the source degrades; back up: it recovers by itself
+    drop(server.take());
+    wait_for(Duration::from_secs(20), || {
+        let s = component_status(&agent, "cache");
+        (s["healthy"] == false).then_some(())
+    })
+    .unwrap_or_else(|| panic!("not degraded: {}", component_status(&agent, "cache")));
+    let (code, _) = agent.get("/health");
+    assert_ne!(code, 200, "/health reports the failing integration");
+    let _server = redis_server(dir.path(), port, "s3cret-pw");
+    wait_for(Duration::from_secs(20), || {
+        let s = component_status(&agent, "cache");
+        (s["healthy"] == true).then_some(())
+    })
+    .unwrap_or_else(|| panic!("not recovered: {}", component_status(&agent, "cache")));
+    assert_eq!(agent.stop(), 0);
+    let log = agent.stderr();
+    assert!(log.contains("recovered"), "{log}");
+    assert!(
+        !log.contains("s3cret-pw") && !log.contains("not-the-password"),
+        "{log}"
+    );
+}
+
+#[test]
+fn nginx_and_apache_request_counters_follow_real_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let (np, ap) = (free_port(), free_port());
+    let ndir = dir.path().join("nginx");
+    let adir = dir.path().join("apache");
+    std::fs::create_dir_all(&ndir).unwrap();
+    std::fs::create_dir_all(&adir).unwrap();
+    let _n = nginx(&ndir, np);
+    let _a = apache(&adir, ap);
+    let out = dir.path().join("out.jsonl");
+    let cfg = format!(
+        "sources:\n  web:\n    type: nginx\n    endpoint: http://127.0.0.1:{np}/nginx_status\n    interval: 300ms\n  httpd:\n    type: apache\n    endpoint: http://127.0.0.1:{ap}/server-status?auto\n    interval: 300ms\nsinks:\n  out: {{type: file, inputs: [web, httpd], path: {}}}\n  prom: {{type: prometheus, inputs: [web, httpd], path: /metrics/web}}\n",
+        out.display()
+    );
+    let mut agent = Agent::start(Some(&cfg), &[]);
+    agent.wait_ready();
+    let n0 = wait_value(&agent, &out, "nginx.requests", None, |_| true);
+    let a0 = wait_value(&agent, &out, "apache.requests", None, |_| true);
+    let m = 40;
+    for i in 0..m {
+        let _ = http_get(np, &format!("/missing-{i}"));
+        let _ = http_get(ap, &format!("/missing-{i}"));
+    }
+    let n1 = wait_value(&agent, &out, "nginx.requests", None, |v| v >= n0 + m as f64);
+    let a1 = wait_value(&agent, &out, "apache.requests", None, |v| {
+        v >= a0 + m as f64
+    });
+    assert!(n1 >= n0 + m as f64 && a1 >= a0 + m as f64);
+    wait_value(
+        &agent,
+        &out,
+        "apache.workers",
+        Some(("state", "idle")),
+        |v| v > 0.0,
+    );
+    wait_value(
+        &agent,
+        &out,
+        "nginx.connections_current",
+        Some(("state", "active")),
+        |v| v >= 1.0,
+    );
+    let (_, page) = agent.get("/metrics/web");
+    assert!(
+        page.contains("nginx_requests") && page.contains("apache_requests"),
+        "{page}"
+    );
+    promtool_check(&page).unwrap_or_else(|e| panic!("promtool rejects /metrics/web:\n{e}"));
+    // `lookout check` runs one collection against the same servers
+    let (code, stdout, stderr) = lookout(&[
+        "check",
+        "nginx",
+        "--endpoint",
+        &format!("http://127.0.0.1:{np}/nginx_status"),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    assert!(v["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["name"] == "nginx.requests"));
+    let (code, stdout, _) = lookout(&[
+        "check",
+        "apache",
+        "--endpoint",
+        &format!("http://127.0.0.1:{np}/nginx_status"),
+    ]);
+    assert_eq!(code, 1, "an nginx page is not an Apache one: {stdout}");
+    let (code, _, stderr) = lookout(&[
+        "check",
+        "nginx",
+        "--endpoint",
+        &format!("http://127.0.0.1:{}/nginx_status", free_port()),
+    ]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("FAILED (connect)"), "{stderr}");
+    assert_eq!(agent.stop(), 0);
+}
