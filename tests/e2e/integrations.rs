@@ -320,3 +320,255 @@ fn nginx_and_apache_request_counters_follow_real_requests() {
     assert!(stderr.contains("FAILED (connect)"), "{stderr}");
     assert_eq!(agent.stop(), 0);
 }
+
+fn sql(args: &[&str]) -> (bool, String) {
+    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// Restores MariaDB's slow-log settings when dropped.
+struct SlowLogGuard(Vec<String>);
+
+impl Drop for SlowLogGuard {
+    fn drop(&mut self) {
+        for stmt in &self.0 {
+            let _ = sql(&["mysql", "-uroot", "-h127.0.0.1", "-e", stmt]);
+        }
+    }
+}
+
+fn all_records(out: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(out).unwrap_or_default();
+    let reqs: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    all_logs(&reqs)
+}
+
+#[test]
+fn service_logs_written_by_the_real_servers_are_parsed() {
+    require("mysql", "apt-get install mariadb-client");
+    require("psql", "apt-get install postgresql-client");
+    let (ok, why) = sql(&[
+        "mysql",
+        "-uroot",
+        "-h127.0.0.1",
+        "-Nse",
+        "SELECT @@slow_query_log_file, @@long_query_time, @@slow_query_log",
+    ]);
+    assert!(ok, "MariaDB is not reachable on 127.0.0.1:3306 (start it: start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd): {why}");
+    let prev: Vec<&str> = why.trim().split('\t').collect();
+    let (ok, pg_prefix) = sql(&[
+        "psql",
+        "-h",
+        "127.0.0.1",
+        "-U",
+        "postgres",
+        "-d",
+        "test",
+        "-Atc",
+        "SHOW log_line_prefix",
+    ]);
+    assert!(ok, "PostgreSQL is not reachable on 127.0.0.1:5432 (start it: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start): {pg_prefix}");
+    assert_eq!(
+        pg_prefix.trim_end_matches('\n'),
+        "%m [%p] %q%u@%d ",
+        "the postgresql parser expects Debian's default prefix"
+    );
+    let pg_log = std::fs::read_dir("/var/log/postgresql")
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "log"))
+        .expect("PostgreSQL's log file under /var/log/postgresql");
+    let dir = tempfile::tempdir().unwrap();
+    // a directory the mysql user can write its slow log into
+    let shared = std::env::temp_dir().join(format!("lookout-slow-{}", std::process::id()));
+    std::fs::create_dir_all(&shared).unwrap();
+    let _ = Command::new("chmod").arg("1777").arg(&shared).status();
+    let slow = shared.join("slow.log");
+    let _guard = SlowLogGuard(vec![
+        format!(
+            "SET GLOBAL slow_query_log = {}",
+            prev.get(2).copied().unwrap_or("0")
+        ),
+        format!(
+            "SET GLOBAL long_query_time = {}",
+            prev.get(1).copied().unwrap_or("10")
+        ),
+        format!(
+            "SET GLOBAL slow_query_log_file = '{}'",
+            prev.first().copied().unwrap_or("slow.log")
+        ),
+    ]);
+    let (ok, why) = sql(&["mysql", "-uroot", "-h127.0.0.1", "-e", &format!(
+        "SET GLOBAL slow_query_log_file = '{}'; SET GLOBAL long_query_time = 0.5; SET GLOBAL slow_query_log = 1;",
+        slow.display()
+    )]);
+    assert!(ok, "{why}");
+    let np = free_port();
+    let ndir = dir.path().join("nginx");
+    std::fs::create_dir_all(&ndir).unwrap();
+    let _n = nginx(&ndir, np);
+    let out = dir.path().join("out.jsonl");
+    let cfg = format!(
+        "sources:\n  slow:\n    type: files\n    include: [{}]\n    parser: mysql_slow\n    poll_interval: 50ms\n    multiline_timeout: 300ms\n  mariadb_errors:\n    type: files\n    include: [/var/log/mysql/error.log]\n    start_at: end\n    poll_interval: 50ms\n  pg:\n    type: files\n    include: [{}]\n    parser: postgresql\n    start_at: end\n    poll_interval: 50ms\n    multiline_timeout: 300ms\n  access:\n    type: files\n    include: [{}/access.log]\n    parser: access_log\n    poll_interval: 50ms\nsinks:\n  out: {{type: file, inputs: [slow, mariadb_errors, pg, access], path: {}}}\n",
+        slow.display(),
+        pg_log.display(),
+        ndir.display(),
+        out.display()
+    );
+    let mut agent = Agent::start(Some(&cfg), &[]);
+    agent.wait_ready();
+    std::thread::sleep(Duration::from_millis(500));
+    // the servers write: a slow query, failed logins, an SQL error, 404s
+    let (ok, why) = sql(&[
+        "mysql",
+        "-uroot",
+        "-h127.0.0.1",
+        "test",
+        "-e",
+        "SELECT SLEEP(0.8)",
+    ]);
+    assert!(ok, "{why}");
+    let _ = sql(&[
+        "mysql",
+        "-ulookout_nosuch",
+        "-pwrong-pw",
+        "-h127.0.0.1",
+        "-e",
+        "SELECT 1",
+    ]);
+    let _ = sql(&[
+        "psql",
+        "-h",
+        "127.0.0.1",
+        "-U",
+        "postgres",
+        "-d",
+        "test",
+        "-c",
+        "SELECT 1/0\n  FROM generate_series(1, 2)",
+    ]);
+    let _ = sql(&[
+        "psql",
+        "-h",
+        "127.0.0.1",
+        "-U",
+        "lookout_nosuch_role",
+        "-d",
+        "test",
+        "-c",
+        "SELECT 1",
+    ]);
+    for i in 0..5 {
+        let _ = http_get(np, &format!("/missing-{i}"));
+    }
+    let recs = wait_for(Duration::from_secs(20), || {
+        let r = all_records(&out);
+        let have = |f: &dyn Fn(&serde_json::Value) -> bool| r.iter().any(f);
+        let slow_ok = have(&|r| {
+            attrs(&r["attributes"])
+                .get("db.query.text")
+                .is_some_and(|q| q.contains("SLEEP(0.8)"))
+        });
+        let pg_ok = have(&|r| {
+            r["body"]["stringValue"]
+                .as_str()
+                .is_some_and(|b| b.contains("division by zero"))
+        });
+        let n404 = r
+            .iter()
+            .filter(|r| {
+                attrs(&r["attributes"])
+                    .get("http.response.status_code")
+                    .map(String::as_str)
+                    == Some("404")
+            })
+            .count();
+        let fatal_ok = have(&|r| {
+            r["severityText"] == "FATAL"
+                && r["body"]["stringValue"]
+                    .as_str()
+                    .is_some_and(|b| b.contains("lookout_nosuch_role"))
+        });
+        let denied_ok = have(&|r| {
+            r["body"]["stringValue"]
+                .as_str()
+                .is_some_and(|b| b.contains("Access denied for user 'lookout_nosuch'"))
+        });
+        (slow_ok && pg_ok && fatal_ok && denied_ok && n404 >= 5).then_some(r)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "records: {:#?}\nstderr:\n{}",
+            all_records(&out),
+            agent.stderr()
+        )
+    });
+    assert_eq!(agent.stop(), 0);
+    // the slow query, with its measured time
+    let s = recs
+        .iter()
+        .find(|r| {
+            attrs(&r["attributes"])
+                .get("db.query.text")
+                .is_some_and(|q| q.contains("SLEEP(0.8)"))
+        })
+        .unwrap();
+    let a = attrs(&s["attributes"]);
+    let qt: f64 = a["mysql.slow.query_time"].parse().unwrap();
+    assert!((0.8..5.0).contains(&qt), "query time {qt}");
+    assert_eq!(a["user.name"], "root");
+    assert_eq!(a["mysql.slow.rows_sent"], "1");
+    assert_eq!(a.get("db.namespace").map(String::as_str), Some("test"));
+    assert_eq!(s["severityText"], "WARN");
+    // the failed MariaDB login, from its error log
+    assert!(
+        recs.iter().any(|r| r["body"]["stringValue"]
+            .as_str()
+            .is_some_and(|b| b.contains("Access denied for user 'lookout_nosuch'"))),
+        "no failed login in MariaDB's error log records"
+    );
+    // PostgreSQL: the error with its multi-line statement, and the failed connection
+    let e = recs
+        .iter()
+        .find(|r| {
+            r["body"]["stringValue"]
+                .as_str()
+                .is_some_and(|b| b.contains("division by zero"))
+        })
+        .unwrap();
+    assert_eq!(e["severityText"], "ERROR");
+    let a = attrs(&e["attributes"]);
+    assert_eq!(a["db.namespace"], "test");
+    assert_eq!(a["user.name"], "postgres");
+    assert!(
+        a["db.query.text"].contains("SELECT 1/0") && a["db.query.text"].contains("generate_series"),
+        "{a:?}"
+    );
+    assert!(
+        recs.iter().any(|r| r["severityText"] == "FATAL"
+            && r["body"]["stringValue"]
+                .as_str()
+                .is_some_and(|b| b.contains("lookout_nosuch_role"))),
+        "no failed PostgreSQL connection"
+    );
+    // nginx 404s as HTTP attributes
+    let nf = recs
+        .iter()
+        .find(|r| {
+            attrs(&r["attributes"])
+                .get("url.path")
+                .is_some_and(|p| p == "/missing-3")
+        })
+        .unwrap();
+    let a = attrs(&nf["attributes"]);
+    assert_eq!(a["http.response.status_code"], "404");
+    assert_eq!(a["http.request.method"], "GET");
+    assert_eq!(a["client.address"], "127.0.0.1");
+    let _ = std::fs::remove_dir_all(&shared);
+}

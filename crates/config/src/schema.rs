@@ -1061,6 +1061,12 @@ pub enum LogParserKind {
     AccessLog,
     /// The line is the body; a leading timestamp and a level keyword are still read.
     Plain,
+    /// MySQL/MariaDB slow query log (records joined by their `# Time:`/`# User@Host:` headers
+    /// unless `multiline` says otherwise).
+    MysqlSlow,
+    /// PostgreSQL stderr log with the prefix `%m [%p] %q%u@%d ` (continuation lines joined
+    /// unless `multiline` says otherwise).
+    Postgresql,
 }
 
 /// How a log source joins lines into multi-line records.

@@ -103,6 +103,7 @@ mod json;
 mod logfmt;
 mod multiline;
 mod plain;
+mod services;
 mod severity;
 mod syslog;
 mod time;
@@ -134,6 +135,10 @@ pub enum Format {
     AccessLog,
     /// Anything else: the line is the body.
     Plain,
+    /// A MySQL/MariaDB slow-query-log record (multi-line; never autodetected).
+    MysqlSlow,
+    /// A PostgreSQL stderr log record, prefix `%m [%p] %q%u@%d ` (never autodetected).
+    Postgresql,
 }
 
 impl Format {
@@ -147,8 +152,11 @@ impl Format {
         Format::Plain,
     ];
 
+    /// Formats only used when named ([`Parser::Fixed`]), never by autodetection.
+    pub const NAMED_ONLY: [Format; 2] = [Format::MysqlSlow, Format::Postgresql];
+
     /// A stable snake_case name: `json`, `logfmt`, `syslog3164`, `syslog5424`, `access_log`,
-    /// `plain`.
+    /// `plain`, `mysql_slow`, `postgresql`.
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Json => "json",
@@ -157,12 +165,17 @@ impl Format {
             Format::Syslog5424 => "syslog5424",
             Format::AccessLog => "access_log",
             Format::Plain => "plain",
+            Format::MysqlSlow => "mysql_slow",
+            Format::Postgresql => "postgresql",
         }
     }
 
     /// The format named by [`Format::as_str`].
     pub fn from_name(name: &str) -> Option<Format> {
-        Format::ALL.into_iter().find(|f| f.as_str() == name)
+        Format::ALL
+            .into_iter()
+            .chain(Format::NAMED_ONLY)
+            .find(|f| f.as_str() == name)
     }
 }
 
@@ -373,6 +386,8 @@ fn try_format(line: &str, format: Format, auto: bool, now: u64) -> Option<Parsed
         Format::AccessLog => access::parse(line),
         Format::Logfmt => logfmt::parse(line, auto),
         Format::Plain => Some(plain::parse(line, now)),
+        Format::MysqlSlow => services::mysql_slow(line),
+        Format::Postgresql => services::postgresql(line),
     }
 }
 
@@ -388,9 +403,16 @@ pub fn fuzz_one(data: &[u8]) {
     let now = 1_704_164_645_000_000_000;
     let p = parse_at(&text, Parser::Auto, now);
     let _ = p.to_log_record(now);
-    for f in Format::ALL {
+    for f in Format::ALL.into_iter().chain(Format::NAMED_ONLY) {
         let p = parse_at(&text, Parser::Fixed(f), now);
         let _ = p.to_log_record(now);
+    }
+    for rule in [MultilineRule::MysqlSlow, MultilineRule::Postgresql] {
+        let mut m = Multiline::new(rule).with_max_bytes(256);
+        for line in text.split('\n') {
+            let _ = m.push(line, now);
+        }
+        let _ = m.flush();
     }
     let mut m = Multiline::new(MultilineRule::Auto).with_max_bytes(256);
     for (i, line) in text.split('\n').enumerate() {

@@ -27,6 +27,12 @@ pub enum MultilineRule {
     /// Blank lines outside a traceback or panic are dropped. Trailing blank lines of a record
     /// are removed.
     Auto,
+    /// The MySQL/MariaDB slow query log: a record starts at `# Time:`, or at `# User@Host:`
+    /// unless it follows the record's own `# Time:` line.
+    MysqlSlow,
+    /// PostgreSQL's stderr log: indented lines and `DETAIL:`/`HINT:`/`STATEMENT:`/`CONTEXT:`/
+    /// `QUERY:`/`LOCATION:` lines continue the record.
+    Postgresql,
 }
 
 /// Counters of a [`Multiline`].
@@ -110,6 +116,14 @@ impl Multiline {
             }
             MultilineRule::StartPattern(re) => !re.is_match(line),
             MultilineRule::Continuation(re) => re.is_match(line),
+            MultilineRule::MysqlSlow => {
+                let header_only = self
+                    .pending
+                    .as_deref()
+                    .is_some_and(|p| p.lines().all(|l| l.starts_with("# Time:")));
+                !(line.starts_with("# Time:") || (line.starts_with("# User@Host:") && !header_only))
+            }
+            MultilineRule::Postgresql => crate::services::pg_continues(line),
             MultilineRule::Auto => {
                 if line.trim().is_empty() && self.state == State::Normal {
                     return None;

@@ -593,3 +593,65 @@ fn into_log_record_equals_to_log_record() {
         assert_eq!(p.to_log_record(7), p.clone().into_log_record(7), "{line}");
     }
 }
+
+#[test]
+fn mysql_slow_log_records_are_joined_and_parsed() {
+    let log =
+        "/usr/sbin/mariadbd, Version: 10.11.6-MariaDB-0+deb12u1-log (Debian 12). started with:
+Tcp port: 3306  Unix socket: /run/mysqld/mysqld.sock
+Time\t\t    Id Command\tArgument
+# Time: 241130 13:50:35
+# User@Host: root[root] @ localhost []
+# Thread_id: 31  Schema: test  QC_hit: No
+# Query_time: 1.500123  Lock_time: 0.000000  Rows_sent: 1  Rows_examined: 0
+# Rows_affected: 0  Bytes_sent: 64
+SET timestamp=1732974635;
+SELECT SLEEP(1.5);
+# User@Host: app[app] @ localhost [127.0.0.1]
+# Thread_id: 32  Schema:   QC_hit: No
+# Query_time: 2.000000  Lock_time: 0.000000  Rows_sent: 1  Rows_examined: 0
+SET timestamp=1732974640;
+SELECT SLEEP(2);";
+    let mut m = Multiline::new(MultilineRule::MysqlSlow);
+    let mut recs: Vec<String> = log.lines().filter_map(|l| m.push(l, 1)).collect();
+    recs.extend(m.flush());
+    let slow: Vec<Parsed> = recs
+        .iter()
+        .map(|r| parse_at(r, Parser::Fixed(Format::MysqlSlow), 0))
+        .filter(|p| p.format == Format::MysqlSlow)
+        .collect();
+    assert_eq!(slow.len(), 2, "{recs:#?}");
+    assert_eq!(slow[0].body, Body::Str("SELECT SLEEP(1.5);".into()));
+    assert_eq!(
+        slow[0].attr("db.namespace"),
+        Some(&Value::Str("test".into()))
+    );
+    assert_eq!(slow[1].attr("user.name"), Some(&Value::Str("app".into())));
+    assert_eq!(
+        slow[1].attr("mysql.slow.query_time"),
+        Some(&Value::Double(2.0))
+    );
+    assert_eq!(slow[1].timestamp_nanos, Some(1_732_974_640_000_000_000));
+}
+
+#[test]
+fn postgresql_records_are_joined_and_parsed() {
+    let log = "2024-11-30 13:50:35.100 UTC [900] postgres@test ERROR:  division by zero
+2024-11-30 13:50:35.100 UTC [900] postgres@test STATEMENT:  SELECT 1/0
+\t  FROM generate_series(1, 2);
+2024-11-30 13:50:36.000 UTC [901] LOG:  checkpoint complete";
+    let mut m = Multiline::new(MultilineRule::Postgresql);
+    let mut recs: Vec<String> = log.lines().filter_map(|l| m.push(l, 1)).collect();
+    recs.extend(m.flush());
+    assert_eq!(recs.len(), 2, "{recs:#?}");
+    let p = parse_at(&recs[0], Parser::Fixed(Format::Postgresql), 0);
+    assert_eq!(p.format, Format::Postgresql);
+    assert_eq!(
+        p.attr("db.query.text"),
+        Some(&Value::Str(
+            "SELECT 1/0\n  FROM generate_series(1, 2);".into()
+        ))
+    );
+    assert_eq!(Format::from_name("postgresql"), Some(Format::Postgresql));
+    assert_eq!(Format::from_name("mysql_slow"), Some(Format::MysqlSlow));
+}

@@ -15,14 +15,21 @@ pub fn parser_of(k: LogParserKind) -> Parser {
         LogParserKind::Syslog5424 => Parser::Fixed(Format::Syslog5424),
         LogParserKind::AccessLog => Parser::Fixed(Format::AccessLog),
         LogParserKind::Plain => Parser::Fixed(Format::Plain),
+        LogParserKind::MysqlSlow => Parser::Fixed(Format::MysqlSlow),
+        LogParserKind::Postgresql => Parser::Fixed(Format::Postgresql),
     }
 }
 
-/// The multi-line rule a setting names (regexes were checked when the config was loaded).
-pub fn rule_of(m: &MultilineConfig) -> Result<MultilineRule, String> {
+/// The multi-line rule a setting names (regexes were checked when the config was loaded);
+/// with `multiline: none`, the service formats bring their own (`mysql_slow`, `postgresql`).
+pub fn rule_of(m: &MultilineConfig, parser: LogParserKind) -> Result<MultilineRule, String> {
     let re = |p: &str| regex::Regex::new(p).map_err(|e| format!("multiline pattern: {e}"));
     Ok(match m {
-        MultilineConfig::None => MultilineRule::None,
+        MultilineConfig::None => match parser {
+            LogParserKind::MysqlSlow => MultilineRule::MysqlSlow,
+            LogParserKind::Postgresql => MultilineRule::Postgresql,
+            _ => MultilineRule::None,
+        },
         MultilineConfig::Auto => MultilineRule::Auto,
         MultilineConfig::Start(p) => MultilineRule::StartPattern(re(p)?),
         MultilineConfig::Continuation(p) => MultilineRule::Continuation(re(p)?),

@@ -67,7 +67,7 @@ impl DockerFiles {
     fn new(cfg: &DockerLogsConfig, host: Arc<Vec<KeyValue>>) -> Result<DockerFiles, String> {
         let settings = cfg.logs();
         Ok(DockerFiles {
-            rule: rule_of(&settings.multiline)?,
+            rule: rule_of(&settings.multiline, settings.parser)?,
             recorder: Recorder::new(&settings),
             settings,
             host,
@@ -374,7 +374,7 @@ impl DockerSource {
         resource: Arc<Vec<KeyValue>>,
         data_dir: &Path,
     ) -> Result<DockerSource, String> {
-        rule_of(&cfg.multiline)?;
+        rule_of(&cfg.multiline, cfg.parser)?;
         Ok(DockerSource {
             id: id.to_string(),
             cfg,

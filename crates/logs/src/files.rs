@@ -104,7 +104,7 @@ impl PlainFiles {
         resource: Arc<Vec<KeyValue>>,
     ) -> Result<Self, String> {
         Ok(PlainFiles {
-            rule: rule_of(&settings.multiline)?,
+            rule: rule_of(&settings.multiline, settings.parser)?,
             settings: settings.clone(),
             recorder: Recorder::new(settings),
             resource,
@@ -484,7 +484,7 @@ impl FilesSource {
             data_dir: data_dir.to_path_buf(),
         };
         lookout_tail::Discovery::new(&s.cfg.include, &s.cfg.exclude).map_err(|e| e.to_string())?;
-        rule_of(&s.cfg.multiline)?;
+        rule_of(&s.cfg.multiline, s.cfg.parser)?;
         Ok(s)
     }
 
