@@ -572,3 +572,88 @@ fn service_logs_written_by_the_real_servers_are_parsed() {
     assert_eq!(a["client.address"], "127.0.0.1");
     let _ = std::fs::remove_dir_all(&shared);
 }
+
+#[test]
+fn diagnose_names_unreadable_logs_and_failing_integrations_with_their_fix() {
+    if !Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    {
+        eprintln!("skipped: needs root to drop to an unprivileged user");
+        return;
+    }
+    require("setpriv", "apt-get install util-linux");
+    let dir = tempfile::tempdir().unwrap();
+    let _ = Command::new("chmod")
+        .args(["755", dir.path().to_str().unwrap()])
+        .status();
+    let secret = dir.path().join("secret.log");
+    std::fs::write(&secret, "only root reads this\n").unwrap();
+    let _ = Command::new("chmod")
+        .args(["600", secret.to_str().unwrap()])
+        .status();
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    let _ = Command::new("chown")
+        .args(["65534:65534", state.to_str().unwrap()])
+        .status();
+    let cfg = dir.path().join("c.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "sources:\n  logs: {{type: files, include: [{}]}}\n  cache: {{type: redis, endpoint: '127.0.0.1:6379', username: lookout_nosuch, password: wrong, timeout: 2s}}\n  web: {{type: nginx, endpoint: 'http://127.0.0.1:{}/nginx_status', timeout: 1s}}\nsinks:\n  out: {{type: file, inputs: [logs, cache, web], path: {}/out.jsonl}}\n",
+            secret.display(),
+            free_port(),
+            state.display()
+        ),
+    )
+    .unwrap();
+    let _ = Command::new("chmod")
+        .args(["644", cfg.to_str().unwrap()])
+        .status();
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(bin())
+        .args(["diagnose", "--json", "--config"])
+        .arg(&cfg)
+        .arg("--data-dir")
+        .arg(&state)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{e}: {text}{}", String::from_utf8_lossy(&out.stderr)));
+    let find = |name: &str| {
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no check {name} in {v}"))
+    };
+    let logs = find("source logs");
+    assert_eq!(logs["status"], "FAIL", "{logs}");
+    assert!(
+        logs["fix"].as_str().unwrap().contains("usermod -aG adm"),
+        "{logs}"
+    );
+    let cache = find("source cache");
+    assert_eq!(cache["status"], "FAIL", "{cache}");
+    assert!(
+        cache["detail"].as_str().unwrap().contains("(auth)"),
+        "{cache}"
+    );
+    assert!(
+        !cache.to_string().contains("wrong\""),
+        "password printed: {cache}"
+    );
+    let web = find("source web");
+    assert_eq!(web["status"], "FAIL");
+    assert!(
+        web["detail"].as_str().unwrap().contains("(connect)"),
+        "{web}"
+    );
+    assert_eq!(v["ok"], false);
+}

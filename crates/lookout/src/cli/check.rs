@@ -2,7 +2,7 @@
 //! collect. SERVICE is a configured source id (from `--config`), or `redis`, `nginx` or
 //! `apache` with `--endpoint` (and for Redis `--username` and `--password-env`).
 
-use lookout_config::{Endpoint, HttpStatusConfig, RedisConfig, SourceKind};
+use lookout_config::{Endpoint, HttpStatusConfig, RedisConfig};
 use lookout_integrations::{CollectState, Integration, Service};
 use lookout_model::Batch;
 use std::process::ExitCode;
@@ -37,12 +37,7 @@ fn service_of(g: &super::Global, o: &Options) -> Result<Service, String> {
             .sources
             .iter()
             .find(|s| s.id == o.service)
-            .and_then(|s| match &s.kind {
-                SourceKind::Redis(c) => Some(Service::Redis(c.clone())),
-                SourceKind::Nginx(c) => Some(Service::Nginx(c.clone())),
-                SourceKind::Apache(c) => Some(Service::Apache(c.clone())),
-                _ => None,
-            }))
+            .and_then(|s| super::diagnose::service_of(&s.kind)))
     };
     if o.endpoint.is_none() {
         if let Some(s) = from_config()? {

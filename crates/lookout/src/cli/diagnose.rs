@@ -235,6 +235,100 @@ fn receiver_checks(config: &Config, checks: &mut Vec<Check>) {
     }
 }
 
+/// The integration a source is, if it is one.
+pub fn service_of(kind: &SourceKind) -> Option<lookout_integrations::Service> {
+    use lookout_integrations::Service;
+    match kind {
+        SourceKind::Redis(c) => Some(Service::Redis(c.clone())),
+        SourceKind::Nginx(c) => Some(Service::Nginx(c.clone())),
+        SourceKind::Apache(c) => Some(Service::Apache(c.clone())),
+        _ => None,
+    }
+}
+
+/// One collection of every integration: PASS with what it collected, or FAIL with the error
+/// and what fixes it (for a missing privilege, the statement that grants it).
+fn integration_checks(config: &Config, checks: &mut Vec<Check>) {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return;
+    };
+    for s in &config.sources {
+        let Some(service) = service_of(&s.kind) else {
+            continue;
+        };
+        let name = format!("source {}", s.id);
+        let i = match lookout_integrations::Integration::new(service, &[]) {
+            Ok(i) => i,
+            Err(e) => {
+                checks.push(check(&name, Level::Fail, e, None));
+                continue;
+            }
+        };
+        let what = format!("{} at {}", i.service().name(), i.service().endpoint());
+        match rt.block_on(i.collect(&mut lookout_integrations::CollectState::default())) {
+            Ok(batch) => checks.push(check(
+                &name,
+                Level::Pass,
+                format!("{what}: {} series collected", batch.item_count()),
+                None,
+            )),
+            Err(e) => checks.push(check(
+                &name,
+                Level::Fail,
+                format!("{what}: {} ({})", e.message, e.kind),
+                e.hint.as_deref(),
+            )),
+        }
+    }
+}
+
+/// Log files a `files` source matches but cannot open (permissions), with the fix.
+fn log_file_checks(config: &Config, checks: &mut Vec<Check>) {
+    for s in &config.sources {
+        let SourceKind::Files(c) = &s.kind else {
+            continue;
+        };
+        let name = format!("source {}", s.id);
+        let Ok(d) = lookout_tail::Discovery::new(&c.include, &c.exclude) else {
+            continue;
+        };
+        let scan = d.scan();
+        let mut denied = Vec::new();
+        for f in &scan.files {
+            if let Err(e) = std::fs::File::open(&f.path) {
+                if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    denied.push(f.path.display().to_string());
+                }
+            }
+        }
+        if !denied.is_empty() {
+            checks.push(check(
+                &name,
+                Level::Fail,
+                format!("cannot read {} of {} matched file(s): {}", denied.len(), scan.files.len(), denied.join(", ")),
+                Some("add the agent's user to the files' group (Debian: `usermod -aG adm lookout`), or grant CAP_DAC_READ_SEARCH"),
+            ));
+        } else if scan.files.is_empty() {
+            checks.push(check(
+                &name,
+                Level::Warn,
+                format!("no file matches {}", c.include.join(", ")),
+                Some("check the include globs; files created later are picked up"),
+            ));
+        } else {
+            checks.push(check(
+                &name,
+                Level::Pass,
+                format!("{} file(s) readable", scan.files.len()),
+                None,
+            ));
+        }
+    }
+}
+
 fn sink_checks(config: &Config, checks: &mut Vec<Check>) {
     for s in &config.sinks {
         let name = format!("sink {}", s.id);
@@ -452,6 +546,8 @@ pub fn main(g: &Global, json: bool) -> anyhow::Result<ExitCode> {
         server_check(c, &dir, &mut checks);
         sink_checks(c, &mut checks);
         receiver_checks(c, &mut checks);
+        integration_checks(c, &mut checks);
+        log_file_checks(c, &mut checks);
     }
     clock_check(&proc_root, &mut checks);
 
