@@ -1,4 +1,5 @@
-//! Feeds arbitrary bytes to `lookout-logparse`: parsed with autodetection and with every fixed
+//! Feeds arbitrary bytes to `lookout-logparse` (see `fuzz_one`: every format including csvlog and
+//! nginx `log_format`s, journald and Docker records): parsed with autodetection and with every fixed
 //! format, converted to OTLP log records, and joined line by line by the automatic multi-line
 //! rules with a small byte bound. Nothing may panic.
 //!

@@ -76,7 +76,7 @@ fn nginx(dir: &Path, port: u16) -> Server {
     require("/usr/sbin/nginx", "apt-get install nginx");
     let d = dir.display();
     let conf = format!(
-        "daemon off;\nmaster_process on;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 64; }}\nhttp {{\n  access_log {d}/access.log combined;\n  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n  server {{\n    listen 127.0.0.1:{port};\n    location /nginx_status {{ stub_status; }}\n    location / {{ return 404; }}\n  }}\n}}\n"
+        "daemon off;\nmaster_process on;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 64; }}\nhttp {{\n  log_format timed '$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent rt=$request_time host=$host';\n  access_log {d}/access.log combined;\n  access_log {d}/timed.log timed;\n  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n  server {{\n    listen 127.0.0.1:{port};\n    location /nginx_status {{ stub_status; }}\n    location / {{ return 404; }}\n  }}\n}}\n"
     );
     std::fs::write(dir.join("nginx.conf"), conf).unwrap();
     let child = Command::new("/usr/sbin/nginx")
@@ -415,9 +415,11 @@ fn service_logs_written_by_the_real_servers_are_parsed() {
     let _n = nginx(&ndir, np);
     let out = dir.path().join("out.jsonl");
     let cfg = format!(
-        "sources:\n  slow:\n    type: files\n    include: [{}]\n    parser: mysql_slow\n    poll_interval: 50ms\n    multiline_timeout: 300ms\n  mariadb_errors:\n    type: files\n    include: [/var/log/mysql/error.log]\n    start_at: end\n    poll_interval: 50ms\n  pg:\n    type: files\n    include: [{}]\n    parser: postgresql\n    start_at: end\n    poll_interval: 50ms\n    multiline_timeout: 300ms\n  access:\n    type: files\n    include: [{}/access.log]\n    parser: access_log\n    poll_interval: 50ms\nsinks:\n  out: {{type: file, inputs: [slow, mariadb_errors, pg, access], path: {}}}\n",
+        "sources:\n  slow:\n    type: files\n    include: [{}]\n    parser: mysql_slow\n    poll_interval: 50ms\n    multiline_timeout: 300ms\n  mariadb_errors:\n    type: files\n    include: [/var/log/mysql/error.log]\n    start_at: end\n    poll_interval: 50ms\n  pg:\n    type: files\n    include: [{}]\n    parser: postgresql\n    start_at: end\n    poll_interval: 50ms\n    multiline_timeout: 300ms\n  access:\n    type: files\n    include: [{}/access.log]\n    parser: access_log\n    poll_interval: 50ms\n  timed:\n    type: files\n    include: [{}/timed.log]\n    parser: nginx\n    nginx: {{config: {}/nginx.conf, log_format: timed}}\n    poll_interval: 50ms\nsinks:\n  out: {{type: file, inputs: [slow, mariadb_errors, pg, access, timed], path: {}}}\n",
         slow.display(),
         pg_log.display(),
+        ndir.display(),
+        ndir.display(),
         ndir.display(),
         out.display()
     );
@@ -500,7 +502,7 @@ fn service_logs_written_by_the_real_servers_are_parsed() {
                 .as_str()
                 .is_some_and(|b| b.contains("Access denied for user 'lookout_nosuch'"))
         });
-        (slow_ok && pg_ok && fatal_ok && denied_ok && n404 >= 5).then_some(r)
+        (slow_ok && pg_ok && fatal_ok && denied_ok && n404 >= 10).then_some(r)
     })
     .unwrap_or_else(|| {
         panic!(
@@ -570,6 +572,20 @@ fn service_logs_written_by_the_real_servers_are_parsed() {
     assert_eq!(a["http.response.status_code"], "404");
     assert_eq!(a["http.request.method"], "GET");
     assert_eq!(a["client.address"], "127.0.0.1");
+    // the custom `log_format timed` read from nginx's own config
+    let t = recs
+        .iter()
+        .find(|r| {
+            let a = attrs(&r["attributes"]);
+            a.get("url.path").is_some_and(|p| p == "/missing-4")
+                && a.contains_key("http.server.request.duration")
+        })
+        .unwrap_or_else(|| panic!("no record parsed with the custom log_format"));
+    let a = attrs(&t["attributes"]);
+    assert_eq!(a["http.response.status_code"], "404");
+    assert_eq!(a["server.address"], "x", "the Host header http_get sends");
+    let rt: f64 = a["http.server.request.duration"].parse().unwrap();
+    assert!((0.0..5.0).contains(&rt));
     let _ = std::fs::remove_dir_all(&shared);
 }
 

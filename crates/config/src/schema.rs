@@ -1067,6 +1067,42 @@ pub enum LogParserKind {
     /// PostgreSQL stderr log with the prefix `%m [%p] %q%u@%d ` (continuation lines joined
     /// unless `multiline` says otherwise).
     Postgresql,
+    /// PostgreSQL csvlog (quoted multi-line fields joined unless `multiline` says otherwise).
+    PostgresqlCsv,
+    /// nginx access log in a `log_format` of the server's config (see [`NginxParserConfig`]).
+    Nginx,
+}
+
+/// Where `parser: nginx` finds its format.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NginxParserConfig {
+    /// The nginx configuration holding the `log_format` directives.
+    #[serde(default = "default_nginx_conf")]
+    pub config: PathBuf,
+    /// The `log_format` name used by the `access_log` being read (`combined` is built in).
+    #[serde(default = "default_nginx_format_name")]
+    pub log_format: String,
+    /// The format itself, instead of reading it from `config`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+}
+
+fn default_nginx_conf() -> PathBuf {
+    PathBuf::from("/etc/nginx/nginx.conf")
+}
+fn default_nginx_format_name() -> String {
+    "combined".into()
+}
+
+impl Default for NginxParserConfig {
+    fn default() -> Self {
+        NginxParserConfig {
+            config: default_nginx_conf(),
+            log_format: default_nginx_format_name(),
+            format: None,
+        }
+    }
 }
 
 /// How a log source joins lines into multi-line records.
@@ -1102,6 +1138,8 @@ pub struct LogSettings {
     pub batch_max_records: usize,
     /// Extra attributes set on every record.
     pub attributes: BTreeMap<String, String>,
+    /// `parser: nginx`: where the format comes from.
+    pub nginx: NginxParserConfig,
 }
 
 fn default_true() -> bool {
@@ -1131,6 +1169,7 @@ impl Default for LogSettings {
             max_record_bytes: default_max_record_bytes(),
             batch_max_records: default_log_batch(),
             attributes: BTreeMap::new(),
+            nginx: NginxParserConfig::default(),
         }
     }
 }
@@ -1181,6 +1220,9 @@ pub struct FilesConfig {
     /// Extra attributes set on every record of this source.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, String>,
+    /// `parser: nginx`: the nginx config and `log_format` name, or the format itself.
+    #[serde(default)]
+    pub nginx: NginxParserConfig,
 }
 
 fn default_log_poll() -> Duration {
@@ -1280,6 +1322,9 @@ pub struct DockerLogsConfig {
     /// Extra attributes set on every record of this source.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, String>,
+    /// `parser: nginx`: the nginx config and `log_format` name, or the format itself.
+    #[serde(default)]
+    pub nginx: NginxParserConfig,
 }
 
 macro_rules! log_settings {
@@ -1295,6 +1340,7 @@ macro_rules! log_settings {
                     max_record_bytes: self.max_record_bytes,
                     batch_max_records: self.batch_max_records,
                     attributes: self.attributes.clone(),
+                    nginx: self.nginx.clone(),
                 }
             }
         }

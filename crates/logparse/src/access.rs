@@ -20,6 +20,56 @@ fn field(s: &str) -> Option<(String, &str)> {
     Some((v, &s[end..]))
 }
 
+/// The attributes of a request line `METHOD target PROTO/version`: `http.request.method`,
+/// `url.path`, `url.query` (when the target has `?`), `network.protocol.name` (lower case) and
+/// `network.protocol.version`. Returns false (and adds nothing) when the method is not upper
+/// case letters and `-`, or a part is missing.
+pub(crate) fn request_attrs(request: &str, a: &mut Vec<(String, Value)>) -> bool {
+    let mut parts = request.splitn(3, ' ');
+    let (Some(method), Some(target), Some(proto)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    if method.is_empty() || !method.bytes().all(|c| c.is_ascii_uppercase() || c == b'-') {
+        return false;
+    }
+    a.push(("http.request.method".into(), Value::Str(method.to_string())));
+    target_attrs(target, a);
+    if let Some((name, version)) = proto.split_once('/') {
+        a.push((
+            "network.protocol.name".into(),
+            Value::Str(name.to_ascii_lowercase()),
+        ));
+        a.push((
+            "network.protocol.version".into(),
+            Value::Str(version.to_string()),
+        ));
+    }
+    true
+}
+
+/// `url.path` and, after a `?`, `url.query` of a request target.
+pub(crate) fn target_attrs(target: &str, a: &mut Vec<(String, Value)>) {
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (target, None),
+    };
+    a.push(("url.path".into(), Value::Str(path.to_string())));
+    if let Some(q) = query {
+        a.push(("url.query".into(), Value::Str(q.to_string())));
+    }
+}
+
+/// Severity from an HTTP status: 5xx ERROR, 4xx WARN, else INFO.
+pub(crate) fn status_severity(status: i64) -> (i32, String) {
+    let (n, t) = match status {
+        500..=599 => (17, "ERROR"),
+        400..=499 => (13, "WARN"),
+        _ => (9, "INFO"),
+    };
+    (n, t.to_string())
+}
+
 pub(crate) fn parse(line: &str) -> Option<Parsed> {
     let (client, rest) = token(line)?;
     let (_ident, rest) = token(rest)?;
@@ -48,30 +98,7 @@ pub(crate) fn parse(line: &str) -> Option<Parsed> {
     if user != "-" {
         a.push(("user.name".into(), Value::Str(user.to_string())));
     }
-    let mut parts = request.splitn(3, ' ');
-    if let (Some(method), Some(target), Some(proto)) = (parts.next(), parts.next(), parts.next()) {
-        if !method.is_empty() && method.bytes().all(|c| c.is_ascii_uppercase() || c == b'-') {
-            a.push(("http.request.method".into(), Value::Str(method.to_string())));
-            let (path, query) = match target.split_once('?') {
-                Some((p, q)) => (p, Some(q)),
-                None => (target, None),
-            };
-            a.push(("url.path".into(), Value::Str(path.to_string())));
-            if let Some(q) = query {
-                a.push(("url.query".into(), Value::Str(q.to_string())));
-            }
-            if let Some((name, version)) = proto.split_once('/') {
-                a.push((
-                    "network.protocol.name".into(),
-                    Value::Str(name.to_ascii_lowercase()),
-                ));
-                a.push((
-                    "network.protocol.version".into(),
-                    Value::Str(version.to_string()),
-                ));
-            }
-        }
-    }
+    request_attrs(&request, &mut a);
     a.push(("http.response.status_code".into(), Value::Int(status)));
     if let Ok(n) = size.parse::<i64>() {
         a.push(("http.response.body.size".into(), Value::Int(n)));
@@ -100,15 +127,10 @@ pub(crate) fn parse(line: &str) -> Option<Parsed> {
             a.push(("log.access.extra".into(), Value::Str(extra.join(" "))));
         }
     }
-    let severity = match status {
-        500..=599 => (17, "ERROR"),
-        400..=499 => (13, "WARN"),
-        _ => (9, "INFO"),
-    };
     Some(Parsed {
         format: Format::AccessLog,
         timestamp_nanos: Some(ts),
-        severity: Some((severity.0, severity.1.to_string())),
+        severity: Some(status_severity(status)),
         body: Body::Str(line.to_string()),
         attributes: a,
     })

@@ -68,6 +68,42 @@
 //!
 //! [`Multiline`] joins physical lines into records before parsing; see [`MultilineRule`].
 //!
+//! # PostgreSQL csvlog ([`Format::PostgresqlCsv`], `postgresql_csv`)
+//!
+//! Named only, never autodetected. One record of `log_destination = 'csvlog'`: RFC 4180 CSV
+//! (fields in double quotes, `""` for a quote, newlines inside quoted fields: join the lines
+//! with [`MultilineRule::CsvQuotes`]) of at least 22 columns (PostgreSQL 13-17 write 24-26;
+//! later ones are ignored). Mapped as the stderr format `postgresql` is: the timestamp from
+//! `log_time` (`2024-01-02 03:04:05.123 UTC` or a numeric zone; a zone name other than
+//! `UTC`/`GMT` leaves it unknown), severity from `error_severity`, body = `message`;
+//! attributes `db.system.name` (`postgresql`), `process.pid` (int), `user.name`,
+//! `db.namespace`, `client.address` and `client.port` (int, from `connection_from`),
+//! `session.id`, `postgresql.command_tag`, `db.response.status_code` (SQLSTATE),
+//! `db.query.text` (`query`), `postgresql.detail`, `postgresql.hint`, `postgresql.context`,
+//! `postgresql.application_name`, `postgresql.backend_type`; empty fields are left out.
+//!
+//! # nginx `log_format` ([`Format::NginxCustom`], `nginx`)
+//!
+//! [`nginx_log_formats`] reads the `log_format` directives of an nginx configuration (plus the
+//! built-in `combined`); [`NginxFormat::compile`] turns one into a matcher and
+//! [`NginxFormat::parse`] matches lines against it: literal text exactly, each `$variable`
+//! up to the literal after it (two variables in a row are refused at compile time). As the
+//! format is needed, [`parse`] with [`Parser::Fixed`]`(Format::NginxCustom)` cannot parse and
+//! gives Plain. Variables map to the access-log attributes: `$remote_addr` → `client.address`,
+//! `$remote_user` → `user.name`, `$time_local`/`$time_iso8601`/`$msec` → timestamp,
+//! `$request` → `http.request.method`, `url.path`, `url.query`, `network.protocol.*`,
+//! `$request_method`, `$request_uri`/`$uri` → `url.path` (+ `url.query`), `$status` →
+//! `http.response.status_code` and severity (5xx ERROR, 4xx WARN, else INFO),
+//! `$body_bytes_sent` → `http.response.body.size`, `$bytes_sent` → `http.response.size`,
+//! `$request_length` → `http.request.size` (ints), `$request_time` →
+//! `http.server.request.duration` (double seconds), `$upstream_response_time` →
+//! `nginx.upstream.response_time`, `$http_referer` → `http.request.header.referer`,
+//! `$http_user_agent` → `user_agent.original`, `$http_x_forwarded_for` →
+//! `http.request.header.x-forwarded-for`, `$host`/`$server_name` → `server.address`,
+//! `$server_port` → `server.port`, `$scheme` → `url.scheme`, `$request_id` →
+//! `http.request.id`; any other as `nginx.<name>` (text). `-` values are left out, escapes
+//! (`\xHH`, JSON) undone. Body: the whole line.
+//!
 //! # journald entries
 //!
 //! [`parse_journal_entry`] reads one line of `journalctl --output=json` (run with the arguments
@@ -102,6 +138,7 @@ mod journal;
 mod json;
 mod logfmt;
 mod multiline;
+mod nginx;
 mod plain;
 mod services;
 mod severity;
@@ -119,6 +156,7 @@ pub use journal::{
     journalctl_args, parse_journal_entry, JournalEntry, JournalError, JournalctlArgs,
 };
 pub use multiline::{Multiline, MultilineRule, MultilineStats, DEFAULT_MAX_BYTES};
+pub use nginx::{nginx_log_formats, NginxFormat};
 
 /// A log format [`parse`] knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -139,6 +177,13 @@ pub enum Format {
     MysqlSlow,
     /// A PostgreSQL stderr log record, prefix `%m [%p] %q%u@%d ` (never autodetected).
     Postgresql,
+    /// A PostgreSQL csvlog record (multi-line when a quoted field holds newlines, see
+    /// [`MultilineRule::CsvQuotes`]; never autodetected).
+    PostgresqlCsv,
+    /// An nginx access log line written with a custom `log_format` (never autodetected). It
+    /// needs the format: lines are parsed with [`NginxFormat::parse`]; [`parse`] with
+    /// [`Parser::Fixed`] of this format cannot and always gives [`Format::Plain`].
+    NginxCustom,
 }
 
 impl Format {
@@ -153,10 +198,15 @@ impl Format {
     ];
 
     /// Formats only used when named ([`Parser::Fixed`]), never by autodetection.
-    pub const NAMED_ONLY: [Format; 2] = [Format::MysqlSlow, Format::Postgresql];
+    pub const NAMED_ONLY: [Format; 4] = [
+        Format::MysqlSlow,
+        Format::Postgresql,
+        Format::PostgresqlCsv,
+        Format::NginxCustom,
+    ];
 
     /// A stable snake_case name: `json`, `logfmt`, `syslog3164`, `syslog5424`, `access_log`,
-    /// `plain`, `mysql_slow`, `postgresql`.
+    /// `plain`, `mysql_slow`, `postgresql`, `postgresql_csv`, `nginx`.
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Json => "json",
@@ -167,6 +217,8 @@ impl Format {
             Format::Plain => "plain",
             Format::MysqlSlow => "mysql_slow",
             Format::Postgresql => "postgresql",
+            Format::PostgresqlCsv => "postgresql_csv",
+            Format::NginxCustom => "nginx",
         }
     }
 
@@ -388,6 +440,9 @@ fn try_format(line: &str, format: Format, auto: bool, now: u64) -> Option<Parsed
         Format::Plain => Some(plain::parse(line, now)),
         Format::MysqlSlow => services::mysql_slow(line),
         Format::Postgresql => services::postgresql(line),
+        Format::PostgresqlCsv => services::postgresql_csv(line),
+        // Needs a compiled format: `NginxFormat::parse`.
+        Format::NginxCustom => None,
     }
 }
 
@@ -397,7 +452,11 @@ fn try_format(line: &str, format: Format, auto: bool, now: u64) -> Option<Parsed
 /// bytes, whole and line by line, also go to [`parse_journal_entry`]; line by line to
 /// [`parse_docker_line`], whose records pass through a [`PartialMerger`] with a small byte bound
 /// (then flushed); and whole to [`parse_container_config`] (with
-/// [`ContainerMeta::resource_attributes`]). Nothing may panic.
+/// [`ContainerMeta::resource_attributes`]). The text is also joined by
+/// [`MultilineRule::CsvQuotes`] into records parsed as [`Format::PostgresqlCsv`]; split at its
+/// first newline into an nginx format, compiled with [`NginxFormat::compile`], and lines parsed
+/// with it when it compiles; and read by [`nginx_log_formats`], whose first formats are compiled
+/// and applied to the first lines. Nothing may panic.
 pub fn fuzz_one(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let now = 1_704_164_645_000_000_000;
@@ -424,6 +483,32 @@ pub fn fuzz_one(data: &[u8]) {
     }
     let _ = m.flush();
     let _ = m.stats();
+
+    let mut m = Multiline::new(MultilineRule::CsvQuotes).with_max_bytes(256);
+    for line in text.split('\n') {
+        if let Some(rec) = m.push(line, now) {
+            let _ = parse_at(&rec, Parser::Fixed(Format::PostgresqlCsv), now).to_log_record(now);
+        }
+    }
+    if let Some(rec) = m.flush() {
+        let _ = parse_at(&rec, Parser::Fixed(Format::PostgresqlCsv), now).to_log_record(now);
+    }
+    if let Some((format, lines)) = text.split_once('\n') {
+        if let Ok(f) = NginxFormat::compile(format) {
+            for line in lines.split('\n') {
+                if let Some(p) = f.parse(line) {
+                    let _ = p.to_log_record(now);
+                }
+            }
+        }
+    }
+    for (_, format) in nginx_log_formats(&text).iter().take(4) {
+        if let Ok(f) = NginxFormat::compile(format) {
+            for line in text.split('\n').take(8) {
+                let _ = f.parse(line);
+            }
+        }
+    }
 
     let _ = parse_journal_entry(data, now);
     let mut merger = PartialMerger::new(64);

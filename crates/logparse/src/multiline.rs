@@ -33,6 +33,12 @@ pub enum MultilineRule {
     /// PostgreSQL's stderr log: indented lines and `DETAIL:`/`HINT:`/`STATEMENT:`/`CONTEXT:`/
     /// `QUERY:`/`LOCATION:` lines continue the record.
     Postgresql,
+    /// CSV records whose quoted fields may hold newlines (PostgreSQL's csvlog): a line continues
+    /// the record while the record so far has an odd number of `"` (a quoted field is open;
+    /// `""` counts as two). Quotes are counted once per line as it is pushed. Blank lines
+    /// outside a quoted field are dropped. A quote that is never closed keeps joining lines
+    /// until the byte bound cuts the record or [`Multiline::flush_due`] ends it.
+    CsvQuotes,
 }
 
 /// Counters of a [`Multiline`].
@@ -67,6 +73,9 @@ pub struct Multiline {
     truncated: bool,
     last_nanos: u64,
     state: State,
+    /// [`MultilineRule::CsvQuotes`]: the lines pushed into the pending record hold an odd
+    /// number of `"`.
+    quote_open: bool,
     stats: MultilineStats,
 }
 
@@ -80,6 +89,7 @@ impl Multiline {
             truncated: false,
             last_nanos: 0,
             state: State::Normal,
+            quote_open: false,
             stats: MultilineStats::default(),
         }
     }
@@ -124,6 +134,12 @@ impl Multiline {
                 !(line.starts_with("# Time:") || (line.starts_with("# User@Host:") && !header_only))
             }
             MultilineRule::Postgresql => crate::services::pg_continues(line),
+            MultilineRule::CsvQuotes => {
+                if !self.quote_open && line.trim().is_empty() {
+                    return None;
+                }
+                self.quote_open
+            }
             MultilineRule::Auto => {
                 if line.trim().is_empty() && self.state == State::Normal {
                     return None;
@@ -131,14 +147,18 @@ impl Multiline {
                 self.auto_continues(line)
             }
         };
+        let odd_quotes = matches!(self.rule, MultilineRule::CsvQuotes)
+            && memchr::memchr_iter(b'"', line.as_bytes()).count() % 2 == 1;
         if continues && self.pending.is_some() {
             self.append(line, now_nanos);
+            self.quote_open ^= odd_quotes;
             None
         } else {
             let state = self.state;
             let out = self.take();
             self.state = state;
             self.start(line, now_nanos);
+            self.quote_open = odd_quotes;
             out
         }
     }
@@ -163,6 +183,7 @@ impl Multiline {
 
     fn take(&mut self) -> Option<String> {
         self.state = State::Normal;
+        self.quote_open = false;
         self.truncated = false;
         let mut rec = self.pending.take()?;
         let keep = rec.trim_end_matches(['\n', '\r', ' ', '\t']).len();

@@ -550,6 +550,9 @@ fn fuzz_one_survives_mutations() {
         "<34>Jan  2 03:04:05 host su[1]: msg",
         "2024-01-02 03:04:05,678 ERROR [main] x\n\tat a.b(C.java:1)\nCaused by: x.Y: z\n\t... 1 more",
         "Traceback (most recent call last):\n  File \"x\"\nValueError: v\n\npanic: x\n\ngoroutine 1 [running]:\nmain.main()",
+        "2024-01-02 03:04:05.123 UTC,\"a\",\"d\",1,\"h:5\",s,1,\"\",,,0,ERROR,42P01,\"m \"\"q\"\"\",,,,,,\"select\n1\",,,\"\",\"client backend\",,0",
+        "$remote_addr - ${remote_user} [$time_local] \"$request\" $status\n1.2.3.4 - - [02/Jan/2024:03:04:05 +0000] \"GET /a?b HTTP/1.1\" 200",
+        "http {\n log_format m escape=json '{\"t\":\"$time_iso8601\",' \"'$status'}\"; # c\n}\n{\"t\":\"2024-01-02T03:04:05Z\",'200'}",
     ];
     let alphabet: &[u8] = b"<>[]{}\"\\=:/ -.,0123456789TZ+\n\tajEIW\xc3\xa9\xff";
     let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
@@ -654,4 +657,77 @@ fn postgresql_records_are_joined_and_parsed() {
     );
     assert_eq!(Format::from_name("postgresql"), Some(Format::Postgresql));
     assert_eq!(Format::from_name("mysql_slow"), Some(Format::MysqlSlow));
+}
+
+#[test]
+fn postgresql_csv_records_are_joined_and_parsed() {
+    let log = r#"2024-11-30 13:50:35.100 UTC,"postgres","test",900,"[local]",674b1a3b.384,1,"SELECT",2024-11-30 13:50:30 UTC,3/2,0,ERROR,22012,"division by zero",,,,,,"SELECT 1/0
+  FROM generate_series(1, 2)
+ WHERE x = ""a""",8,,"psql","client backend",,0
+
+2024-11-30 13:50:36.000 UTC,,,901,,674b1a3b.385,1,,2024-11-30 13:50:30 UTC,,0,LOG,00000,"checkpoint complete: wrote 3 buffers (0.0%); 0 WAL file(s) added, 0 removed, 0 recycled; write=0.101 s, sync=0.001 s, total=0.110 s; sync files=2, longest=0.001 s, average=0.001 s; distance=1 kB, estimate=1 kB; lsn=0/1527E70, redo lsn=0/1527E38",,,,,,,,,"","checkpointer",,0
+2024-11-30 13:50:37.000 UTC,"app","shop",902,"10.0.0.9:5000",674b1a3b.386,2,"idle",2024-11-30 13:50:30 UTC,4/0,0,LOG,00000,"statement: select ""a
+b""",,,,,,,,,"app","client backend",,0"#;
+    let mut m = Multiline::new(MultilineRule::CsvQuotes);
+    let mut recs: Vec<String> = log.lines().filter_map(|l| m.push(l, 1)).collect();
+    recs.extend(m.flush());
+    assert_eq!(recs.len(), 3, "{recs:#?}");
+    let parsed: Vec<Parsed> = recs
+        .iter()
+        .map(|r| parse_at(r, Parser::Fixed(Format::PostgresqlCsv), 0))
+        .collect();
+    assert!(parsed.iter().all(|p| p.format == Format::PostgresqlCsv));
+    assert_eq!(
+        s(&parsed[0], "db.query.text"),
+        "SELECT 1/0\n  FROM generate_series(1, 2)\n WHERE x = \"a\""
+    );
+    assert_eq!(s(&parsed[0], "client.address"), "[local]");
+    assert_eq!(sev(&parsed[1]), (9, "LOG"));
+    assert_eq!(s(&parsed[1], "postgresql.backend_type"), "checkpointer");
+    assert_eq!(parsed[2].body.as_str(), Some("statement: select \"a\nb\""));
+    assert_eq!(i(&parsed[2], "client.port"), 5000);
+    assert_eq!(
+        Format::from_name("postgresql_csv"),
+        Some(Format::PostgresqlCsv)
+    );
+    // Named only: autodetection does not claim csvlog.
+    assert_ne!(auto(&recs[1]).format, Format::PostgresqlCsv);
+}
+
+#[test]
+fn csv_quotes_rule_counts_per_line() {
+    let mut m = Multiline::new(MultilineRule::CsvQuotes).with_max_bytes(16);
+    // An unclosed quote joins (and the byte bound cuts) until the quote closes.
+    assert_eq!(m.push(r#"1,"abc"#, 0), None);
+    assert_eq!(m.push("defghijklmnopqrstuvwxyz", 0), None);
+    assert_eq!(m.push(r#"end",2"#, 0), None);
+    assert_eq!(m.push("3,x", 0).as_deref(), Some("1,\"abc\ndefghijkl"));
+    assert_eq!(m.stats().truncated_records, 1);
+    // `""` inside a quoted field does not close it.
+    assert_eq!(m.push(r#"4,"a"""#, 0).as_deref(), Some("3,x"));
+    assert_eq!(m.push(r#"b""c""#, 0), None);
+    assert_eq!(m.push("", 0), None);
+    assert_eq!(m.push("5", 0).as_deref(), Some("4,\"a\"\"\nb\"\"c\""));
+    assert_eq!(m.flush().as_deref(), Some("5"));
+    // After a flush the parity starts over.
+    assert_eq!(m.push(r#"6,""#, 0), None);
+    assert_eq!(m.flush().as_deref(), Some("6,\""));
+    assert_eq!(m.push("7", 0), None);
+    assert_eq!(m.flush().as_deref(), Some("7"));
+}
+
+#[test]
+fn nginx_custom_is_named_only_and_not_parsed_without_a_format() {
+    assert_eq!(Format::from_name("nginx"), Some(Format::NginxCustom));
+    assert!(Format::NAMED_ONLY.contains(&Format::NginxCustom));
+    assert!(!Format::ALL.contains(&Format::NginxCustom));
+    let l = r#"203.0.113.7 - - [02/Jan/2024:03:04:05 +0000] "GET / HTTP/1.1" 200 5 "-" "ua""#;
+    assert_eq!(
+        parse_at(l, Parser::Fixed(Format::NginxCustom), NOW).format,
+        Format::Plain
+    );
+    let (_, combined) = nginx_log_formats("").pop().unwrap();
+    let p = NginxFormat::compile(&combined).unwrap().parse(l).unwrap();
+    assert_eq!(p.format, Format::NginxCustom);
+    assert_eq!(p.timestamp_nanos, Some(T0));
 }

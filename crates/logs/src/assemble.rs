@@ -1,8 +1,10 @@
 //! From lines to OpenTelemetry log records: multi-line joining, parsing, attributes, and the
 //! offset a source may acknowledge while records are still being joined.
 
-use lookout_config::{LogParserKind, LogSettings, MultilineConfig};
-use lookout_logparse::{parse_at, Format, Multiline, MultilineRule, Parser};
+use lookout_config::{LogParserKind, LogSettings, MultilineConfig, NginxParserConfig};
+use lookout_logparse::{
+    nginx_log_formats, parse_at, Format, Multiline, MultilineRule, NginxFormat, Parser,
+};
 use lookout_model::otlp::{any_value, AnyValue, KeyValue, LogRecord};
 
 /// The parser a setting names.
@@ -17,6 +19,9 @@ pub fn parser_of(k: LogParserKind) -> Parser {
         LogParserKind::Plain => Parser::Fixed(Format::Plain),
         LogParserKind::MysqlSlow => Parser::Fixed(Format::MysqlSlow),
         LogParserKind::Postgresql => Parser::Fixed(Format::Postgresql),
+        LogParserKind::PostgresqlCsv => Parser::Fixed(Format::PostgresqlCsv),
+        // the compiled `log_format` is applied by the `Recorder`; lines it rejects are plain
+        LogParserKind::Nginx => Parser::Fixed(Format::Plain),
     }
 }
 
@@ -28,6 +33,7 @@ pub fn rule_of(m: &MultilineConfig, parser: LogParserKind) -> Result<MultilineRu
         MultilineConfig::None => match parser {
             LogParserKind::MysqlSlow => MultilineRule::MysqlSlow,
             LogParserKind::Postgresql => MultilineRule::Postgresql,
+            LogParserKind::PostgresqlCsv => MultilineRule::CsvQuotes,
             _ => MultilineRule::None,
         },
         MultilineConfig::Auto => MultilineRule::Auto,
@@ -62,25 +68,69 @@ pub fn kv_bool(key: &str, v: bool) -> KeyValue {
 /// attributes appended.
 pub struct Recorder {
     parser: Parser,
+    nginx: Option<NginxFormat>,
     extra: Vec<KeyValue>,
 }
 
+/// The `log_format` `parser: nginx` applies: given, or read by name from the nginx config.
+pub fn nginx_format(c: &NginxParserConfig) -> Result<NginxFormat, String> {
+    let text = match &c.format {
+        Some(f) => f.clone(),
+        None => {
+            let conf = std::fs::read_to_string(&c.config).map_err(|e| {
+                format!(
+                    "cannot read the nginx config {}: {e} (or give the format itself: `nginx: {{format: '...'}}`)",
+                    c.config.display()
+                )
+            })?;
+            let formats = nginx_log_formats(&conf);
+            match formats.iter().find(|(n, _)| *n == c.log_format) {
+                Some((_, f)) => f.clone(),
+                None => {
+                    return Err(format!(
+                        "{} has no log_format `{}` (it has: {})",
+                        c.config.display(),
+                        c.log_format,
+                        formats
+                            .iter()
+                            .map(|(n, _)| n.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                }
+            }
+        }
+    };
+    NginxFormat::compile(&text).map_err(|e| format!("nginx log_format `{}`: {e}", c.log_format))
+}
+
 impl Recorder {
-    /// A recorder for these settings.
-    pub fn new(s: &LogSettings) -> Recorder {
-        Recorder {
+    /// A recorder for these settings (`parser: nginx` reads and compiles its format now).
+    pub fn new(s: &LogSettings) -> Result<Recorder, String> {
+        let nginx = match s.parser {
+            LogParserKind::Nginx => Some(nginx_format(&s.nginx)?),
+            _ => None,
+        };
+        Ok(Recorder {
             parser: parser_of(s.parser),
+            nginx,
             extra: s
                 .attributes
                 .iter()
                 .map(|(k, v)| kv(k, v.as_str()))
                 .collect(),
-        }
+        })
     }
 
     /// The record of `text` read at `now`, with `attrs` (the record's origin) added.
     pub fn record(&self, text: &str, now: u64, attrs: Vec<KeyValue>) -> LogRecord {
-        let mut r = parse_at(text, self.parser, now).into_log_record(now);
+        let parsed = match &self.nginx {
+            Some(f) => f
+                .parse(text)
+                .unwrap_or_else(|| parse_at(text, self.parser, now)),
+            None => parse_at(text, self.parser, now),
+        };
+        let mut r = parsed.into_log_record(now);
         r.attributes.extend(attrs);
         r.attributes.extend(self.extra.iter().cloned());
         r
@@ -240,7 +290,7 @@ mod tests {
     fn recorder_parses_and_adds_attributes() {
         let mut s = LogSettings::default();
         s.attributes.insert("team".into(), "db".into());
-        let rec = Recorder::new(&s).record(
+        let rec = Recorder::new(&s).unwrap().record(
             r#"{"level":"error","msg":"boom","user":"x"}"#,
             5,
             vec![kv("log.file.name", "a.log")],

@@ -68,7 +68,7 @@ impl DockerFiles {
         let settings = cfg.logs();
         Ok(DockerFiles {
             rule: rule_of(&settings.multiline, settings.parser)?,
-            recorder: Recorder::new(&settings),
+            recorder: Recorder::new(&settings)?,
             settings,
             host,
             include: cfg
@@ -375,6 +375,7 @@ impl DockerSource {
         data_dir: &Path,
     ) -> Result<DockerSource, String> {
         rule_of(&cfg.multiline, cfg.parser)?;
+        Recorder::new(&cfg.logs())?;
         Ok(DockerSource {
             id: id.to_string(),
             cfg,

@@ -106,7 +106,7 @@ impl PlainFiles {
         Ok(PlainFiles {
             rule: rule_of(&settings.multiline, settings.parser)?,
             settings: settings.clone(),
-            recorder: Recorder::new(settings),
+            recorder: Recorder::new(settings)?,
             resource,
             files: HashMap::new(),
             paths: HashMap::new(),
@@ -485,6 +485,7 @@ impl FilesSource {
         };
         lookout_tail::Discovery::new(&s.cfg.include, &s.cfg.exclude).map_err(|e| e.to_string())?;
         rule_of(&s.cfg.multiline, s.cfg.parser)?;
+        Recorder::new(&s.cfg.logs())?;
         Ok(s)
     }
 
