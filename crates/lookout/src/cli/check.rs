@@ -197,7 +197,7 @@ pub fn main(g: &super::Global, o: Options) -> anyhow::Result<ExitCode> {
                     "{}",
                     serde_json::json!({"service": name, "endpoint": endpoint, "ok": true,
                         "took_ms": took.as_secs_f64() * 1000.0,
-                        "cpu_ms": (o.repeat > 1).then(|| cpu.as_secs_f64() * 1000.0),
+                        "cpu_ms": (o.repeat > 1).then_some(cpu.as_secs_f64() * 1000.0),
                         "collections": o.repeat, "series": s})
                 );
             } else {
