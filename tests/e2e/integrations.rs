@@ -673,3 +673,196 @@ fn diagnose_names_unreadable_logs_and_failing_integrations_with_their_fix() {
     );
     assert_eq!(v["ok"], false);
 }
+
+/// Drops a MariaDB user when dropped.
+struct MysqlUser(&'static str);
+
+impl Drop for MysqlUser {
+    fn drop(&mut self) {
+        let _ = sql(&[
+            "mysql",
+            "-uroot",
+            "-h127.0.0.1",
+            "-e",
+            &format!("DROP USER IF EXISTS '{}'@'127.0.0.1'", self.0),
+        ]);
+    }
+}
+
+#[test]
+fn mysql_and_postgresql_follow_their_servers_and_recover_when_the_cause_is_gone() {
+    require("mysql", "apt-get install mariadb-client");
+    require("psql", "apt-get install postgresql-client");
+    let (ok, why) = sql(&["mysql", "-uroot", "-h127.0.0.1", "-e", "SELECT 1"]);
+    assert!(ok, "MariaDB is not reachable on 127.0.0.1:3306 (start it: start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd): {why}");
+    let user = "lookout_e2e_mon";
+    let _cleanup = MysqlUser(user);
+    let _ = sql(&[
+        "mysql",
+        "-uroot",
+        "-h127.0.0.1",
+        "-e",
+        &format!("DROP USER IF EXISTS '{user}'@'127.0.0.1'"),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.jsonl");
+    let table = format!("lookout_e2e_{}", std::process::id());
+    let cfg = format!(
+        "sources:\n  db:\n    type: mysql\n    endpoint: 127.0.0.1:3306\n    username: root\n    interval: 300ms\n  monitor:\n    type: mysql\n    endpoint: 127.0.0.1:3306\n    username: {user}\n    password: pw-e2e\n    interval: 300ms\n  pg:\n    type: postgresql\n    endpoint: 127.0.0.1:5432\n    username: postgres\n    databases: [test]\n    interval: 300ms\nsinks:\n  out: {{type: file, inputs: [db, pg], path: {}}}\n  prom: {{type: prometheus, inputs: [db, pg], path: /metrics/db}}\n",
+        out.display()
+    );
+    let mut agent = Agent::start(Some(&cfg), &[]);
+    agent.wait_ready();
+    // MySQL: N queries move the counters by at least N
+    let sel0 = wait_value(
+        &agent,
+        &out,
+        "mysql.commands",
+        Some(("command", "select")),
+        |_| true,
+    );
+    let n = 60;
+    let many = vec!["SELECT 1;"; n].join(" ");
+    let (ok, why) = sql(&["mysql", "-uroot", "-h127.0.0.1", "-e", &many]);
+    assert!(ok, "{why}");
+    wait_value(
+        &agent,
+        &out,
+        "mysql.commands",
+        Some(("command", "select")),
+        |v| v >= sel0 + n as f64,
+    );
+    // PostgreSQL: K inserted rows show in the table's insert counter
+    let k = 50;
+    let (ok, why) = sql(&[
+        "psql",
+        "-h",
+        "127.0.0.1",
+        "-U",
+        "postgres",
+        "-d",
+        "test",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-c",
+        &format!(
+            "CREATE TABLE {table} (id int); INSERT INTO {table} SELECT generate_series(1, {k});"
+        ),
+    ]);
+    assert!(ok, "{why}");
+    let _ = sql(&[
+        "psql",
+        "-h",
+        "127.0.0.1",
+        "-U",
+        "postgres",
+        "-d",
+        "test",
+        "-c",
+        "SELECT pg_stat_force_next_flush()",
+    ]);
+    let inserted = wait_for(Duration::from_secs(20), || {
+        let text = std::fs::read_to_string(&out).ok()?;
+        let reqs: Vec<serde_json::Value> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        all_metrics(&reqs)
+            .iter()
+            .filter(|m| m["name"] == "postgresql.operations")
+            .flat_map(|m| {
+                m["sum"]["dataPoints"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter(|p| {
+                let a = attrs(&p["attributes"]);
+                a.get("db.collection.name").is_some_and(|t| *t == table)
+                    && a.get("operation").is_some_and(|o| o == "ins")
+            })
+            .map(|p| num(&p["asInt"]))
+            .next_back()
+            .filter(|v| *v >= k as f64)
+    });
+    let _ = sql(&[
+        "psql",
+        "-h",
+        "127.0.0.1",
+        "-U",
+        "postgres",
+        "-d",
+        "test",
+        "-c",
+        &format!("DROP TABLE IF EXISTS {table}"),
+    ]);
+    assert_eq!(
+        inserted,
+        Some(k as f64),
+        "postgresql.operations{{operation=ins}} for {table}; stderr:\n{}",
+        agent.stderr()
+    );
+    wait_value(
+        &agent,
+        &out,
+        "postgresql.commits",
+        Some(("db.namespace", "test")),
+        |v| v > 0.0,
+    );
+    // Prometheus rendering of both is valid
+    let (_, page) = agent.get("/metrics/db");
+    assert!(
+        page.contains("mysql_commands") && page.contains("postgresql_commits"),
+        "{page}"
+    );
+    promtool_check(&page).unwrap_or_else(|e| panic!("promtool rejects /metrics/db:\n{e}"));
+    // the monitoring user does not exist yet: one clear auth error, unhealthy, no password shown
+    let st = wait_for(Duration::from_secs(20), || {
+        let s = component_status(&agent, "monitor");
+        (s["healthy"] == false).then_some(s)
+    })
+    .unwrap_or_else(|| panic!("not degraded: {}", component_status(&agent, "monitor")));
+    assert!(st.to_string().contains("ccess denied"), "{st}");
+    assert!(!st.to_string().contains("pw-e2e"), "{st}");
+    let (code, _) = agent.get("/health");
+    assert_ne!(code, 200);
+    // the cause goes away (the user is created, without replication privileges): it recovers
+    let (ok, why) = sql(&[
+        "mysql",
+        "-uroot",
+        "-h127.0.0.1",
+        "-e",
+        &format!("CREATE USER '{user}'@'127.0.0.1' IDENTIFIED BY 'pw-e2e'"),
+    ]);
+    assert!(ok, "{why}");
+    wait_for(Duration::from_secs(20), || {
+        (component_status(&agent, "monitor")["healthy"] == true).then_some(())
+    })
+    .unwrap_or_else(|| panic!("not recovered: {}", component_status(&agent, "monitor")));
+    assert_eq!(agent.stop(), 0);
+    let log = agent.stderr();
+    assert!(!log.contains("pw-e2e"), "{log}");
+    // diagnose prints the GRANT the monitoring user lacks
+    let cfg_path = dir.path().join("c.yaml");
+    std::fs::write(&cfg_path, format!(
+        "sources:\n  monitor:\n    type: mysql\n    endpoint: 127.0.0.1:3306\n    username: {user}\n    password: pw-e2e\nsinks:\n  out: {{type: file, inputs: [monitor], path: {}}}\n",
+        out.display()
+    )).unwrap();
+    let (_, stdout, _) = lookout(&["diagnose", "--json", "--config", cfg_path.to_str().unwrap()]);
+    let v: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let c = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "source monitor")
+        .cloned()
+        .unwrap();
+    assert_eq!(c["status"], "WARN", "{c}");
+    assert!(
+        c["fix"].as_str().unwrap_or("").contains(&format!(
+            "GRANT SLAVE MONITOR ON *.* TO '{user}'@'127.0.0.1'"
+        )),
+        "{c}"
+    );
+}

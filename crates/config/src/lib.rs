@@ -432,6 +432,18 @@ fn build(root: &Node) -> Result<Config, ConfigError> {
                     }
                     SourceKind::Redis(c)
                 }
+                "mysql" => {
+                    let c: MysqlConfig = typed(&body, k)?;
+                    check_min_duration(&body, "interval", c.interval, 100)?;
+                    check_min_duration(&body, "timeout", c.timeout, 10)?;
+                    SourceKind::Mysql(c)
+                }
+                "postgresql" => {
+                    let c: PostgresqlConfig = typed(&body, k)?;
+                    check_min_duration(&body, "interval", c.interval, 100)?;
+                    check_min_duration(&body, "timeout", c.timeout, 10)?;
+                    SourceKind::Postgresql(c)
+                }
                 "nginx" | "apache" => {
                     let c: HttpStatusConfig = typed(&body, k)?;
                     check_min_duration(&body, "interval", c.interval, 100)?;
@@ -457,6 +469,8 @@ fn build(root: &Node) -> Result<Config, ConfigError> {
                             "redis",
                             "nginx",
                             "apache",
+                            "mysql",
+                            "postgresql",
                         ],
                     ))
                 }

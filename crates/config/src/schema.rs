@@ -188,6 +188,10 @@ pub enum SourceKind {
     Nginx(HttpStatusConfig),
     /// `apache`: Apache's `mod_status` (`?auto`) page as `apache.*` metrics.
     Apache(HttpStatusConfig),
+    /// `mysql`: MySQL/MariaDB global status, variables and replication as `mysql.*` metrics.
+    Mysql(MysqlConfig),
+    /// `postgresql`: PostgreSQL statistics views as `postgresql.*` metrics.
+    Postgresql(PostgresqlConfig),
 }
 
 impl SourceKind {
@@ -204,6 +208,8 @@ impl SourceKind {
             SourceKind::Redis(_) => "redis",
             SourceKind::Nginx(_) => "nginx",
             SourceKind::Apache(_) => "apache",
+            SourceKind::Mysql(_) => "mysql",
+            SourceKind::Postgresql(_) => "postgresql",
         }
     }
 }
@@ -1014,6 +1020,68 @@ impl Default for RedisConfig {
             max_commands: default_redis_max_commands(),
         }
     }
+}
+
+/// `mysql` source settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MysqlConfig {
+    /// `host:port`, or a Unix socket path.
+    #[serde(default = "default_mysql_endpoint")]
+    pub endpoint: String,
+    /// The monitoring user (`GRANT PROCESS, REPLICATION CLIENT, SELECT ON *.* TO ...`).
+    #[serde(default = "default_monitor_user")]
+    pub username: String,
+    /// Its password; write it as `${env:NAME}`, never in the file itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Collection interval.
+    #[serde(default = "default_interval")]
+    pub interval: Duration,
+    /// Limit for one collection.
+    #[serde(default = "default_integration_timeout")]
+    pub timeout: Duration,
+}
+
+fn default_mysql_endpoint() -> String {
+    "127.0.0.1:3306".into()
+}
+fn default_monitor_user() -> String {
+    "lookout".into()
+}
+
+/// `postgresql` source settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresqlConfig {
+    /// `host:port`, or the directory of the Unix socket (`/var/run/postgresql`).
+    #[serde(default = "default_pg_endpoint")]
+    pub endpoint: String,
+    /// The monitoring user (`GRANT pg_monitor TO ...`).
+    #[serde(default = "default_monitor_user")]
+    pub username: String,
+    /// Its password; write it as `${env:NAME}`, never in the file itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Databases whose tables and indexes are reported (all but templates when empty).
+    #[serde(default)]
+    pub databases: Vec<String>,
+    /// Tables (and indexes) reported per database: the busiest.
+    #[serde(default = "default_pg_max_tables")]
+    pub max_tables: usize,
+    /// Collection interval.
+    #[serde(default = "default_interval")]
+    pub interval: Duration,
+    /// Limit for one collection.
+    #[serde(default = "default_integration_timeout")]
+    pub timeout: Duration,
+}
+
+fn default_pg_endpoint() -> String {
+    "127.0.0.1:5432".into()
+}
+fn default_pg_max_tables() -> usize {
+    20
 }
 
 /// `nginx` and `apache` source settings: a status page read over HTTP.

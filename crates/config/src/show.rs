@@ -80,6 +80,8 @@ pub fn to_json(config: &Config) -> Value {
             SourceKind::Docker(c) => serde_json::to_value(c),
             SourceKind::Redis(c) => serde_json::to_value(c),
             SourceKind::Nginx(c) | SourceKind::Apache(c) => serde_json::to_value(c),
+            SourceKind::Mysql(c) => serde_json::to_value(c),
+            SourceKind::Postgresql(c) => serde_json::to_value(c),
         };
         sources.insert(
             s.id.clone(),

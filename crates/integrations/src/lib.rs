@@ -1,12 +1,15 @@
 //! Integrations: metrics read from third-party servers, named as the OpenTelemetry Collector
-//! contrib receivers (`redis`, `nginx`, `apache`) name them, so dashboards built for the
-//! Collector work unchanged.
+//! contrib receivers (`redis`, `nginx`, `apache`, `mysql`, `postgresql`) name them, so
+//! dashboards built for the Collector work unchanged.
 //!
 //! Every integration is split in two pure halves that never panic, whatever the input: a parser
 //! (the server's text in, a struct out) and a metric builder (the struct in, points added to a
-//! [`MetricsBuilder`]). Only Redis needs a client of its own ([`redis::RedisConn`]: RESP2 over TCP
-//! or a Unix socket); the nginx and Apache pages are plain HTTP `GET`s made by the caller.
-//! [`fuzz_one`] feeds arbitrary bytes to every parser and builder.
+//! [`MetricsBuilder`]). Redis has a client of its own ([`redis::RedisConn`]: RESP2 over TCP or a
+//! Unix socket); the nginx and Apache pages are plain HTTP `GET`s made by the caller; MySQL and
+//! PostgreSQL are read with `mysql_async` and `tokio-postgres` (no TLS) by
+//! [`mysql::collect_mysql`] and [`postgresql::collect_postgresql`], whose answers become
+//! [`rows::Rows`] of text before the pure builders see them. [`fuzz_one`] feeds arbitrary bytes
+//! to every parser and builder.
 //!
 //! # Redis — [`redis`], from `INFO everything`
 //! Resource attribute `redis.version` ([`redis::redis_resource`]).
@@ -63,21 +66,101 @@
 //! | `apache.request.time` | counter | `ms` | |
 //! | `apache.scoreboard` | up-down | `{workers}` | `state`: `open`, `waiting`, `starting`, `reading`, `sending`, `keepalive`, `dnslookup`, `closing`, `logging`, `finishing`, `idle_cleanup`, `unknown` |
 //!
+//! # MySQL / MariaDB — [`mysql`], from `SHOW GLOBAL STATUS`, `SHOW GLOBAL VARIABLES`, `SHOW REPLICA STATUS`
+//! Resource attributes `mysql.instance.endpoint`, `db.system.version` ([`mysql::mysql_resource`]).
+//! All are sums; unit `1` unless said. A status variable the server lacks gives no point
+//! (MariaDB has no `Innodb_rows_*`, `Innodb_os_log_fsyncs` nor `Mysqlx_*`).
+//!
+//! | Metric | Type | Unit | Attributes (status variables) |
+//! |---|---|---|---|
+//! | `mysql.buffer_pool.pages` | up-down | `1` | `kind`: `data`, `free`, `misc` (`Innodb_buffer_pool_pages_*`) |
+//! | `mysql.buffer_pool.data_pages` | up-down | `1` | `status`: `dirty`, `clean` (= data − dirty) |
+//! | `mysql.buffer_pool.usage` | up-down | `By` | `status`: `dirty`, `clean` (`Innodb_buffer_pool_bytes_*`) |
+//! | `mysql.buffer_pool.limit` | up-down | `By` | (variable `innodb_buffer_pool_size`) |
+//! | `mysql.buffer_pool.page_flushes` | counter | `1` | (`Innodb_buffer_pool_pages_flushed`) |
+//! | `mysql.buffer_pool.operations` | counter | `1` | `operation`: `read_ahead_rnd`, `read_ahead`, `read_ahead_evicted`, `read_requests`, `reads`, `wait_free`, `write_requests` |
+//! | `mysql.prepared_statements` | counter | `1` | `command`: `execute`, `close`, `fetch`, `prepare`, `reset`, `send_long_data` (`Com_stmt_*`) |
+//! | `mysql.commands` | counter | `1` | `command`: `delete`, `delete_multi`, `insert`, `select`, `update`, `update_multi` (`Com_*`) |
+//! | `mysql.handlers` | counter | `1` | `kind`: `commit`, `delete`, `discover`, `external_lock`, `mrr_init`, `prepare`, `read_first`, `read_key`, `read_last`, `read_next`, `read_prev`, `read_rnd`, `read_rnd_next`, `rollback`, `savepoint`, `savepoint_rollback`, `update`, `write` |
+//! | `mysql.double_writes` | counter | `1` | `kind`: `pages_written`, `writes` |
+//! | `mysql.log_operations` | counter | `1` | `operation`: `waits`, `write_requests`, `writes`, `fsyncs` |
+//! | `mysql.operations` | counter | `1` | `operation`: `fsyncs`, `reads`, `writes` (`Innodb_data_*`) |
+//! | `mysql.page_operations` | counter | `1` | `operation`: `created`, `read`, `written` |
+//! | `mysql.row_locks` | counter | `1` | `kind`: `waits`, `time` |
+//! | `mysql.row_operations` | counter | `1` | `operation`: `deleted`, `inserted`, `read`, `updated` |
+//! | `mysql.locks` | counter | `1` | `kind`: `immediate`, `waited` (`Table_locks_*`) |
+//! | `mysql.sorts` | counter | `1` | `kind`: `merge_passes`, `range`, `rows`, `scan` |
+//! | `mysql.threads` | up-down | `1` | `kind`: `cached`, `connected`, `created`, `running` |
+//! | `mysql.client.network.io` | counter | `By` | `kind`: `received`, `sent` (`Bytes_*`) |
+//! | `mysql.opened_resources` | counter | `1` | `kind`: `file`, `table_definition`, `table` |
+//! | `mysql.uptime` | counter | `s` | (`Uptime`) |
+//! | `mysql.tmp_resources` | counter | `1` | `resource`: `disk_tables`, `files`, `tables` (`Created_tmp_*`) |
+//! | `mysql.joins` | counter | `1` | `kind`: `full`, `full_range`, `range`, `range_check`, `scan` (`Select_*`) |
+//! | `mysql.connection.count` | counter | `1` | (`Connections`) |
+//! | `mysql.connection.errors` | counter | `1` | `error`: `accept`, `internal`, `max_connections`, `peer_address`, `select`, `tcpwrap`, `aborted`, `aborted_clients`, `locked` |
+//! | `mysql.query.count` / `.client.count` / `.slow.count` | counter | `1` | (`Queries`, `Questions`, `Slow_queries`) |
+//! | `mysql.table_open_cache` | counter | `1` | `status`: `hit`, `miss`, `overflow` |
+//! | `mysql.mysqlx_connections` | counter | `1` | `status`: `accepted`, `closed`, `rejected` (MySQL X plugin) |
+//! | `mysql.mysqlx_worker_threads` | up-down | `1` | `kind`: `available`, `active` (MySQL X plugin) |
+//! | `mysql.replica.time_behind_source` | up-down | `s` | (`Seconds_Behind_Source`/`_Master`, worst channel; replicas only) |
+//! | `mysql.replica.sql_delay` | up-down | `s` | (`SQL_Delay`, largest channel; replicas only) |
+//!
+//! # PostgreSQL — [`postgresql`], from the `pg_stat_*` views
+//! Resource attribute `db.system.version` ([`postgresql::postgresql_resource`]). One server is one
+//! resource (as under contrib's `receiver.postgresql.useOTelSemconv` gate): `db.namespace` is the
+//! database (`database|schema` for tables and indexes), `db.collection.name` the table. Table,
+//! index and lock series are each bounded by [`postgresql::PgConfigLite::max_tables`].
+//!
+//! | Metric | Type | Unit | Attributes | Source |
+//! |---|---|---|---|---|
+//! | `postgresql.backends` | up-down | `1` | `db.namespace` | `pg_stat_database.numbackends` |
+//! | `postgresql.commits` / `.rollbacks` | counter | `1` | `db.namespace` | `xact_commit`, `xact_rollback` |
+//! | `postgresql.db_size` | up-down | `By` | `db.namespace` | `pg_database_size` (where visible) |
+//! | `postgresql.deadlocks` | counter | `{deadlock}` | `db.namespace` | `deadlocks` |
+//! | `postgresql.temp_files` | counter | `{temp_file}` | `db.namespace` | `temp_files` |
+//! | `postgresql.temp.io` | counter | `By` | `db.namespace` | `temp_bytes` |
+//! | `postgresql.blks_read` / `.blks_hit` | counter | `{blks_read}` / `{blks_hit}` | `db.namespace` | `blks_read`, `blks_hit` |
+//! | `postgresql.tup_returned` / `_fetched` / `_inserted` / `_updated` / `_deleted` | counter | `{tup_returned}` … | `db.namespace` | `tup_*` |
+//! | `postgresql.table.count` | up-down | `{table}` | `db.namespace` | `pg_stat_user_tables` |
+//! | `postgresql.rows` | up-down | `1` | `db.namespace`, `db.collection.name`, `state`: `live`, `dead` | `n_live_tup`, `n_dead_tup` |
+//! | `postgresql.operations` | counter | `1` | … `operation`: `ins`, `upd`, `del`, `hot_upd` | `n_tup_*` |
+//! | `postgresql.blocks_read` | counter | `1` | … `source`: `heap_read`, `heap_hit`, `idx_read`, `idx_hit`, `toast_read`, `toast_hit`, `tidx_read`, `tidx_hit` | `pg_statio_user_tables` |
+//! | `postgresql.table.size` | up-down | `By` | `db.namespace`, `db.collection.name` | `pg_relation_size` |
+//! | `postgresql.table.vacuum.count` | counter | `{vacuum}` | `db.namespace`, `db.collection.name` | `vacuum_count` |
+//! | `postgresql.sequential_scans` | counter | `{sequential_scan}` | `db.namespace`, `db.collection.name` | `seq_scan` |
+//! | `postgresql.index.scans` | counter | `{scans}` | … `postgresql.index.name` | `pg_stat_user_indexes.idx_scan` |
+//! | `postgresql.index.size` | gauge | `By` | … `postgresql.index.name` | `pg_relation_size` |
+//! | `postgresql.bgwriter.buffers.allocated` | counter | `{buffers}` | | `buffers_alloc` |
+//! | `postgresql.bgwriter.buffers.writes` | counter | `{buffers}` | `source`: `backend`, `backend_fsync` (before 17), `checkpoints`, `bgwriter` | `pg_stat_bgwriter` / `pg_stat_checkpointer` |
+//! | `postgresql.bgwriter.checkpoint.count` | counter | `{checkpoints}` | `type`: `requested`, `scheduled` | idem |
+//! | `postgresql.bgwriter.duration` | counter (double) | `ms` | `type`: `sync`, `write` | idem |
+//! | `postgresql.bgwriter.maxwritten` | counter | `1` | | `maxwritten_clean` |
+//! | `postgresql.connection.max` | gauge | `{connections}` | | `max_connections` |
+//! | `postgresql.database.count` | up-down | `{databases}` | | non-template databases |
+//! | `postgresql.replication.data_delay` | gauge | `By` | `replication_client` | `pg_stat_replication` (replay LSN lag) |
+//! | `postgresql.wal.lag` | gauge | `s` | `operation`: `write`, `flush`, `replay`; `replication_client` | `pg_stat_replication` |
+//! | `postgresql.database.locks` | gauge | `{lock}` | `relation`, `mode`, `lock_type`, `db.namespace` | `pg_locks` |
+//!
 //! # Start times
 //! Sums are cumulative; their start time is the server's start (`now - uptime`) when the page
 //! reports an uptime, else 0 ("unknown" in OTLP). Uptimes come in whole seconds, so `now - uptime`
 //! wobbles by up to a second from one scrape to the next, and the pipeline's delta conversion
 //! takes any change of start time for a counter reset: a scraper keeps one [`StableStart`] per
 //! server and passes its answer to the `*_at` builders ([`redis::redis_metrics_at`],
-//! [`apache::apache_metrics_at`], [`nginx::nginx_metrics`]).
+//! [`apache::apache_metrics_at`], [`nginx::nginx_metrics`]) or to [`mysql::collect_mysql`] and
+//! [`postgresql::collect_postgresql`] (PostgreSQL's start is `pg_postmaster_start_time()`).
 //!
 //! Values that cannot be numbers (`NaN`, `inf`, text) are skipped; integers too large for an
 //! `i64` are clamped; a negative value is never emitted for a monotonic counter.
 #![deny(missing_docs)]
 
 pub mod apache;
+mod endpoint;
+pub mod mysql;
 pub mod nginx;
+pub mod postgresql;
 pub mod redis;
+pub mod rows;
 mod source;
 
 pub use source::{CollectError, CollectState, Integration, IntegrationSource, Service};
@@ -195,6 +278,8 @@ pub fn fuzz_one(data: &[u8]) {
         }
         let _ = b.finish();
     }
+    mysql::fuzz(&text, 1_700_000_000_000_000_000);
+    postgresql::fuzz(&text, 1_700_000_000_000_000_000);
     let mut rest = data;
     while !rest.is_empty() {
         match redis::decode_reply(rest) {
@@ -354,6 +439,9 @@ mod tests {
             redis::tests::SAMPLE_INFO.as_bytes().to_vec(),
             nginx::tests::SAMPLE.as_bytes().to_vec(),
             apache::tests::SAMPLE.as_bytes().to_vec(),
+            mysql::tests::SAMPLE_STATUS.as_bytes().to_vec(),
+            mysql::tests::SAMPLE_VARIABLES.as_bytes().to_vec(),
+            postgresql::tests::SAMPLE_SETTINGS.as_bytes().to_vec(),
             b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n:12\r\n+OK\r\n-ERR x\r\n*2\r\n*1\r\n$-1\r\n*-1\r\n"
                 .to_vec(),
             Vec::new(),

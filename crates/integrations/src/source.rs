@@ -4,13 +4,15 @@
 //! itself when the cause is gone (one line says it recovered).
 
 use crate::apache::{apache_metrics_at, parse_server_status};
+use crate::mysql::{collect_mysql, mysql_resource, MysqlConfigLite, Replication};
 use crate::nginx::{nginx_metrics, parse_stub_status};
+use crate::postgresql::{collect_postgresql, postgresql_resource, PgConfigLite};
 use crate::redis::{
     parse_info, redis_metrics_at, redis_resource, RedisConn, RedisEndpoint, RedisError,
     RedisOptions,
 };
 use crate::StableStart;
-use lookout_config::{HttpStatusConfig, RedisConfig};
+use lookout_config::{HttpStatusConfig, MysqlConfig, PostgresqlConfig, RedisConfig};
 use lookout_model::otlp::{any_value, AnyValue, KeyValue};
 use lookout_model::{Batch, MetricsBuilder};
 use lookout_pipeline::{BoxFuture, Source, SourceContext};
@@ -26,6 +28,10 @@ pub enum Service {
     Nginx(HttpStatusConfig),
     /// Apache's `mod_status` page (`?auto`).
     Apache(HttpStatusConfig),
+    /// A MySQL or MariaDB server.
+    Mysql(MysqlConfig),
+    /// A PostgreSQL server.
+    Postgresql(PostgresqlConfig),
 }
 
 impl Service {
@@ -35,6 +41,8 @@ impl Service {
             Service::Redis(_) => "redis",
             Service::Nginx(_) => "nginx",
             Service::Apache(_) => "apache",
+            Service::Mysql(_) => "mysql",
+            Service::Postgresql(_) => "postgresql",
         }
     }
 
@@ -42,6 +50,8 @@ impl Service {
         match self {
             Service::Redis(c) => c.interval.0,
             Service::Nginx(c) | Service::Apache(c) => c.interval.0,
+            Service::Mysql(c) => c.interval.0,
+            Service::Postgresql(c) => c.interval.0,
         }
     }
 
@@ -49,6 +59,8 @@ impl Service {
         match self {
             Service::Redis(c) => c.timeout.0,
             Service::Nginx(c) | Service::Apache(c) => c.timeout.0,
+            Service::Mysql(c) => c.timeout.0,
+            Service::Postgresql(c) => c.timeout.0,
         }
     }
 
@@ -57,6 +69,8 @@ impl Service {
         match self {
             Service::Redis(c) => c.endpoint.clone(),
             Service::Nginx(c) | Service::Apache(c) => c.endpoint.0.to_string(),
+            Service::Mysql(c) => c.endpoint.clone(),
+            Service::Postgresql(c) => c.endpoint.clone(),
         }
     }
 }
@@ -94,6 +108,9 @@ fn kv(key: &str, v: &str) -> KeyValue {
     }
 }
 
+/// What a collection could not read, for `check` and `diagnose` (with the fix when known).
+pub type Notes = Vec<String>;
+
 /// Counter start times across collections (nginx has no uptime: its counters start when the
 /// integration first saw them, and again when they go backwards, i.e. the server restarted).
 #[derive(Debug, Default)]
@@ -102,6 +119,8 @@ pub struct CollectState {
     last_requests: u64,
     /// Redis and Apache: now - uptime, kept stable across collections.
     stable: StableStart,
+    /// What the last collection skipped and why (a missing privilege and its GRANT).
+    pub notes: Notes,
 }
 
 /// One integration instance.
@@ -136,6 +155,8 @@ impl Integration {
                 }
                 RedisEndpoint::Unix(p) => resource.push(kv("server.address", &p.to_string_lossy())),
             },
+            Service::Mysql(c) => endpoint_attrs(&c.endpoint, &mut resource),
+            Service::Postgresql(c) => endpoint_attrs(&c.endpoint, &mut resource),
             Service::Nginx(c) | Service::Apache(c) => {
                 if let Some(h) = c.endpoint.0.host_str() {
                     resource.push(kv("server.address", h));
@@ -223,7 +244,54 @@ impl Integration {
         let now = lookout_model::now_nanos();
         let scope = format!("lookout.integrations.{}", self.service.name());
         let version = env!("CARGO_PKG_VERSION");
+        state.notes.clear();
         let b = match &self.service {
+            Service::Mysql(c) => {
+                let lite = MysqlConfigLite {
+                    endpoint: c.endpoint.clone(),
+                    username: c.username.clone(),
+                    password: c.password.clone(),
+                    timeout: c.timeout.0,
+                };
+                let mut b = MetricsBuilder::new(self.resource.clone(), &scope, version);
+                let info = collect_mysql(&lite, &mut b, now, &mut state.stable)
+                    .await
+                    .map_err(|e| CollectError {
+                        kind: e.kind(),
+                        hint: e.hint(),
+                        message: e.to_string(),
+                    })?;
+                if let Replication::Skipped { reason, hint } = &info.replication {
+                    state.notes.push(format!(
+                        "replication status not read: {reason}; fix: {hint}"
+                    ));
+                }
+                let mut batch = Batch::Metrics(b.finish());
+                add_resource(&mut batch, mysql_resource(&c.endpoint, Some(&info)));
+                return Ok(batch);
+            }
+            Service::Postgresql(c) => {
+                let lite = PgConfigLite {
+                    endpoint: c.endpoint.clone(),
+                    username: c.username.clone(),
+                    password: c.password.clone(),
+                    databases: c.databases.clone(),
+                    timeout: c.timeout.0,
+                    max_tables: c.max_tables,
+                };
+                let mut b = MetricsBuilder::new(self.resource.clone(), &scope, version);
+                let info = collect_postgresql(&lite, &mut b, now, &mut state.stable)
+                    .await
+                    .map_err(|e| CollectError {
+                        kind: e.kind(),
+                        hint: e.hint(),
+                        message: e.to_string(),
+                    })?;
+                state.notes.extend(info.notes.iter().cloned());
+                let mut batch = Batch::Metrics(b.finish());
+                add_resource(&mut batch, postgresql_resource(Some(&info)));
+                return Ok(batch);
+            }
             Service::Redis(c) => {
                 let ep = RedisEndpoint::parse(&c.endpoint).map_err(|e| CollectError {
                     kind: "config",
@@ -286,6 +354,30 @@ impl Integration {
             }
         };
         Ok(Batch::Metrics(b.finish()))
+    }
+}
+
+/// `server.address` and `server.port` of a `host:port` or socket-path endpoint.
+fn endpoint_attrs(endpoint: &str, resource: &mut Vec<KeyValue>) {
+    let e = endpoint.trim_start_matches("unix://");
+    if e.starts_with('/') {
+        resource.push(kv("server.address", e));
+    } else if let Some((h, p)) = e.rsplit_once(':').filter(|(_, p)| p.parse::<u16>().is_ok()) {
+        resource.push(kv("server.address", h.trim_matches(['[', ']'])));
+        resource.push(kv("server.port", p));
+    } else {
+        resource.push(kv("server.address", e));
+    }
+}
+
+/// Adds resource attributes to a finished request (they are learnt during the collection).
+fn add_resource(batch: &mut Batch, attrs: Vec<KeyValue>) {
+    if let Batch::Metrics(r) = batch {
+        for rm in &mut r.resource_metrics {
+            if let Some(res) = rm.resource.as_mut() {
+                res.attributes.extend(attrs.iter().cloned());
+            }
+        }
     }
 }
 

@@ -51,6 +51,16 @@ impl Factory for AgentFactory {
                 lookout_integrations::Service::Apache(c.clone()),
                 cx.resource.clone(),
             )?)),
+            SourceKind::Mysql(c) => Ok(Box::new(lookout_integrations::IntegrationSource::new(
+                lookout_integrations::Service::Mysql(c.clone()),
+                cx.resource.clone(),
+            )?)),
+            SourceKind::Postgresql(c) => {
+                Ok(Box::new(lookout_integrations::IntegrationSource::new(
+                    lookout_integrations::Service::Postgresql(c.clone()),
+                    cx.resource.clone(),
+                )?))
+            }
             SourceKind::Journald(c) => Ok(Box::new(lookout_logs::JournaldSource::new(
                 &cfg.id,
                 c.clone(),

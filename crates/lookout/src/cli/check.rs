@@ -10,15 +10,15 @@ use std::process::ExitCode;
 /// Options of `lookout check`.
 #[derive(Debug, clap::Args)]
 pub struct Options {
-    /// A configured source id, or `redis`, `nginx`, `apache`.
+    /// A configured source id, or `redis`, `nginx`, `apache`, `mysql`, `postgresql`.
     pub service: String,
     /// The server (Redis `host:port` or socket path; the status page URL for nginx and Apache).
     #[arg(long)]
     pub endpoint: Option<String>,
-    /// Redis ACL user.
+    /// The user (Redis ACL user, MySQL/PostgreSQL monitoring user; default `lookout`).
     #[arg(long)]
     pub username: Option<String>,
-    /// The environment variable holding the Redis password (never on the command line).
+    /// The environment variable holding the password (never on the command line).
     #[arg(long)]
     pub password_env: Option<String>,
     /// Machine-readable output.
@@ -75,25 +75,41 @@ fn service_of(g: &super::Global, o: &Options) -> Result<Service, String> {
         interval: lookout_config::Duration::from_secs(10),
         timeout: lookout_config::Duration::from_secs(5),
     };
-    match o.service.as_str() {
-        "redis" => {
-            let password = match &o.password_env {
-                Some(var) => Some(std::env::var(var).map_err(|_| {
-                    format!("--password-env {var}: the variable is not set")
-                })?),
-                None => None,
-            };
-            Ok(Service::Redis(RedisConfig {
-                endpoint: o.endpoint.clone().unwrap_or_else(|| "127.0.0.1:6379".into()),
-                username: o.username.clone(),
-                password,
-                ..RedisConfig::default()
-            }))
+    let password = || -> Result<Option<String>, String> {
+        match &o.password_env {
+            Some(var) => std::env::var(var)
+                .map(Some)
+                .map_err(|_| format!("--password-env {var}: the variable is not set")),
+            None => Ok(None),
         }
+    };
+    match o.service.as_str() {
+        "redis" => Ok(Service::Redis(RedisConfig {
+            endpoint: o.endpoint.clone().unwrap_or_else(|| "127.0.0.1:6379".into()),
+            username: o.username.clone(),
+            password: password()?,
+            ..RedisConfig::default()
+        })),
+        "mysql" => Ok(Service::Mysql(lookout_config::MysqlConfig {
+            endpoint: o.endpoint.clone().unwrap_or_else(|| "127.0.0.1:3306".into()),
+            username: o.username.clone().unwrap_or_else(|| "lookout".into()),
+            password: password()?,
+            interval: lookout_config::Duration::from_secs(10),
+            timeout: lookout_config::Duration::from_secs(10),
+        })),
+        "postgresql" => Ok(Service::Postgresql(lookout_config::PostgresqlConfig {
+            endpoint: o.endpoint.clone().unwrap_or_else(|| "127.0.0.1:5432".into()),
+            username: o.username.clone().unwrap_or_else(|| "lookout".into()),
+            password: password()?,
+            databases: Vec::new(),
+            max_tables: 20,
+            interval: lookout_config::Duration::from_secs(10),
+            timeout: lookout_config::Duration::from_secs(10),
+        })),
         "nginx" => Ok(Service::Nginx(http(url("http://127.0.0.1/nginx_status")?))),
         "apache" => Ok(Service::Apache(http(url("http://127.0.0.1/server-status?auto")?))),
         other => Err(format!(
-            "`{other}` is neither a configured redis/nginx/apache source nor one of redis, nginx, apache"
+            "`{other}` is neither a configured integration source nor one of redis, nginx, apache, mysql, postgresql"
         )),
     }
 }
@@ -195,7 +211,7 @@ pub fn main(g: &super::Global, o: Options) -> anyhow::Result<ExitCode> {
             if o.json {
                 println!(
                     "{}",
-                    serde_json::json!({"service": name, "endpoint": endpoint, "ok": true,
+                    serde_json::json!({"service": name, "endpoint": endpoint, "ok": true, "notes": state.notes,
                         "took_ms": took.as_secs_f64() * 1000.0,
                         "cpu_ms": (o.repeat > 1).then_some(cpu.as_secs_f64() * 1000.0),
                         "collections": o.repeat, "series": s})
@@ -215,6 +231,9 @@ pub fn main(g: &super::Global, o: Options) -> anyhow::Result<ExitCode> {
                         s.len(),
                         took.as_secs_f64() * 1000.0
                     );
+                }
+                for n in &state.notes {
+                    println!("  note: {n}");
                 }
                 for x in &s {
                     let attrs: Vec<String> = x["attributes"]

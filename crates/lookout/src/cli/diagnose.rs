@@ -242,6 +242,8 @@ pub fn service_of(kind: &SourceKind) -> Option<lookout_integrations::Service> {
         SourceKind::Redis(c) => Some(Service::Redis(c.clone())),
         SourceKind::Nginx(c) => Some(Service::Nginx(c.clone())),
         SourceKind::Apache(c) => Some(Service::Apache(c.clone())),
+        SourceKind::Mysql(c) => Some(Service::Mysql(c.clone())),
+        SourceKind::Postgresql(c) => Some(Service::Postgresql(c.clone())),
         _ => None,
     }
 }
@@ -268,13 +270,36 @@ fn integration_checks(config: &Config, checks: &mut Vec<Check>) {
             }
         };
         let what = format!("{} at {}", i.service().name(), i.service().endpoint());
-        match rt.block_on(i.collect(&mut lookout_integrations::CollectState::default())) {
-            Ok(batch) => checks.push(check(
+        let mut state = lookout_integrations::CollectState::default();
+        match rt.block_on(i.collect(&mut state)) {
+            Ok(batch) if state.notes.is_empty() => checks.push(check(
                 &name,
                 Level::Pass,
                 format!("{what}: {} series collected", batch.item_count()),
                 None,
             )),
+            Ok(batch) => {
+                let (what_missing, fix): (Vec<&str>, Vec<&str>) = state
+                    .notes
+                    .iter()
+                    .map(|n| n.split_once("; fix: ").unwrap_or((n.as_str(), "")))
+                    .unzip();
+                let fix = fix
+                    .into_iter()
+                    .filter(|f| !f.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                checks.push(check(
+                    &name,
+                    Level::Warn,
+                    format!(
+                        "{what}: {} series collected, but {}",
+                        batch.item_count(),
+                        what_missing.join("; ")
+                    ),
+                    (!fix.is_empty()).then_some(fix.as_str()),
+                ))
+            }
             Err(e) => checks.push(check(
                 &name,
                 Level::Fail,

@@ -113,7 +113,8 @@ pub enum Command {
         #[command(subcommand)]
         action: redact_cmd::Action,
     },
-    /// Run one collection of one integration (redis, nginx, apache, or a configured source id)
+    /// Run one collection of one integration (redis, nginx, apache, mysql, postgresql, or a
+    /// configured source id)
     /// and print what it collected, or why it could not.
     Check(check::Options),
     /// StatsD/DogStatsD tools.
