@@ -826,7 +826,8 @@ fn mysql_and_postgresql_follow_their_servers_and_recover_when_the_cause_is_gone(
     assert!(!st.to_string().contains("pw-e2e"), "{st}");
     let (code, _) = agent.get("/health");
     assert_ne!(code, 200);
-    // the cause goes away (the user is created, without replication privileges): it recovers
+    // the user is created, without the privilege the replica status needs: still degraded,
+    // now with the GRANT that fixes it
     let (ok, why) = sql(&[
         "mysql",
         "-uroot",
@@ -835,14 +836,13 @@ fn mysql_and_postgresql_follow_their_servers_and_recover_when_the_cause_is_gone(
         &format!("CREATE USER '{user}'@'127.0.0.1' IDENTIFIED BY 'pw-e2e'"),
     ]);
     assert!(ok, "{why}");
+    let grant = format!("GRANT SLAVE MONITOR ON *.* TO '{user}'@'127.0.0.1'");
     wait_for(Duration::from_secs(20), || {
-        (component_status(&agent, "monitor")["healthy"] == true).then_some(())
+        let s = component_status(&agent, "monitor");
+        (s["healthy"] == false && s.to_string().contains(&grant)).then_some(())
     })
-    .unwrap_or_else(|| panic!("not recovered: {}", component_status(&agent, "monitor")));
-    assert_eq!(agent.stop(), 0);
-    let log = agent.stderr();
-    assert!(!log.contains("pw-e2e"), "{log}");
-    // diagnose prints the GRANT the monitoring user lacks
+    .unwrap_or_else(|| panic!("no GRANT hint: {}", component_status(&agent, "monitor")));
+    // diagnose says the same, as a warning (the rest is collected)
     let cfg_path = dir.path().join("c.yaml");
     std::fs::write(&cfg_path, format!(
         "sources:\n  monitor:\n    type: mysql\n    endpoint: 127.0.0.1:3306\n    username: {user}\n    password: pw-e2e\nsinks:\n  out: {{type: file, inputs: [monitor], path: {}}}\n",
@@ -859,10 +859,16 @@ fn mysql_and_postgresql_follow_their_servers_and_recover_when_the_cause_is_gone(
         .cloned()
         .unwrap();
     assert_eq!(c["status"], "WARN", "{c}");
-    assert!(
-        c["fix"].as_str().unwrap_or("").contains(&format!(
-            "GRANT SLAVE MONITOR ON *.* TO '{user}'@'127.0.0.1'"
-        )),
-        "{c}"
-    );
+    assert!(c["fix"].as_str().unwrap_or("").contains(&grant), "{c}");
+    // the privilege is granted: it recovers by itself
+    let (ok, why) = sql(&["mysql", "-uroot", "-h127.0.0.1", "-e", &grant]);
+    assert!(ok, "{why}");
+    wait_for(Duration::from_secs(20), || {
+        (component_status(&agent, "monitor")["healthy"] == true).then_some(())
+    })
+    .unwrap_or_else(|| panic!("not recovered: {}", component_status(&agent, "monitor")));
+    assert_eq!(agent.stop(), 0);
+    let log = agent.stderr();
+    assert!(!log.contains("pw-e2e"), "{log}");
+    assert!(log.contains("recovered"), "{log}");
 }

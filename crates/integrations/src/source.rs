@@ -1,5 +1,6 @@
 //! The collection loop shared by the integrations: one collection every `interval`, bounded by
-//! `timeout`; a failure marks the source failing (its last error in `/status`, unhealthy in
+//! `timeout`; a failure, or a collection that had to skip part of the server's statistics (a
+//! missing privilege), marks the source failing (its last error in `/status`, unhealthy in
 //! `/health` once it lasts longer than one interval), logged once, and collection resumes by
 //! itself when the cause is gone (one line says it recovered).
 
@@ -436,6 +437,12 @@ impl Source for IntegrationSource {
                     _ = tick.tick() => {}
                 }
                 match i.collect(&mut state).await {
+                    // a partial collection (a view the user may not read) is sent, and the
+                    // source stays failing with the fix until the cause is gone
+                    Ok(batch) if !state.notes.is_empty() => {
+                        cx.stats.record_failure(&state.notes.join("; "));
+                        cx.out.send(batch).await;
+                    }
                     Ok(batch) => {
                         cx.stats.record_success();
                         cx.out.send(batch).await;
