@@ -4,7 +4,8 @@
 # :3306 as root, :5432 as postgres); nginx and Apache are started here on free loopback ports
 # from temporary directories with stub_status / mod_status (ExtendedStatus On), and stopped at
 # the end. Each row is `lookout check SERVICE --repeat N --json` with the release binary: N
-# collections in one process, one new connection each (as the agent does every interval); the
+# collections in one process, as the agent does every interval (a new connection each for Redis,
+# MariaDB and PostgreSQL; the HTTP client keeps its connection to nginx and Apache); the
 # first is not counted; wall and CPU (getrusage of the process: user + system, all threads) are
 # per collection. Not a test: nothing fails on a number.
 #
