@@ -22,8 +22,9 @@
 //! Listeners are bound when the component is built; across a configuration reload the new
 //! receiver takes over the old one's socket (see [`crate::listen`]), so connections waiting in
 //! the accept queue are served by the new one. On shutdown the accept loops stop, connections
-//! are closed gracefully (in-flight requests finish, for at most 5 s), and the output is dropped
-//! so the sinks can drain.
+//! accepted in the last moment get 200 ms for their first request, then connections are closed
+//! gracefully (in-flight requests finish, for at most 5 s), and the output is dropped so the
+//! sinks can drain.
 
 use crate::listen::bind_tcp;
 use bytes::Bytes;
@@ -180,6 +181,9 @@ impl Source for OtlpSource {
     }
 }
 
+/// How long a stopping receiver waits for the first request of connections it just accepted.
+const FIRST_REQUEST_GRACE: Duration = Duration::from_millis(200);
+
 /// Accepts connections until shutdown, then closes them gracefully.
 async fn serve(
     listener: tokio::net::TcpListener,
@@ -246,6 +250,11 @@ async fn serve(
         }
     }
     drop(listener);
+    // a connection accepted just before the stop may not have sent its request yet: hyper's
+    // graceful shutdown closes such an idle connection at once and the client gets no answer.
+    // Give just-accepted connections a moment for their first request to arrive (new
+    // connections already go to the listener's next owner).
+    tokio::time::sleep(FIRST_REQUEST_GRACE).await;
     let _ = tokio::time::timeout(CLOSE_GRACE, graceful.shutdown()).await;
     conns.abort_all();
     while conns.join_next().await.is_some() {}
