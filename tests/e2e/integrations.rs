@@ -708,7 +708,7 @@ fn mysql_and_postgresql_follow_their_servers_and_recover_when_the_cause_is_gone(
     let out = dir.path().join("out.jsonl");
     let table = format!("lookout_e2e_{}", std::process::id());
     let cfg = format!(
-        "sources:\n  db:\n    type: mysql\n    endpoint: 127.0.0.1:3306\n    username: root\n    interval: 300ms\n  monitor:\n    type: mysql\n    endpoint: 127.0.0.1:3306\n    username: {user}\n    password: pw-e2e\n    interval: 300ms\n  pg:\n    type: postgresql\n    endpoint: 127.0.0.1:5432\n    username: postgres\n    databases: [test]\n    interval: 300ms\nsinks:\n  out: {{type: file, inputs: [db, pg], path: {}}}\n  prom: {{type: prometheus, inputs: [db, pg], path: /metrics/db}}\n",
+        "sources:\n  db:\n    type: mysql\n    endpoint: 127.0.0.1:3306\n    username: root\n    table_sizes: 500\n    interval: 300ms\n  monitor:\n    type: mysql\n    endpoint: 127.0.0.1:3306\n    username: {user}\n    password: pw-e2e\n    interval: 300ms\n  pg:\n    type: postgresql\n    endpoint: 127.0.0.1:5432\n    username: postgres\n    databases: [test]\n    interval: 300ms\nsinks:\n  out: {{type: file, inputs: [db, pg], path: {}}}\n  prom: {{type: prometheus, inputs: [db, pg], path: /metrics/db}}\n",
         out.display()
     );
     let mut agent = Agent::start(Some(&cfg), &[]);
@@ -732,6 +732,30 @@ fn mysql_and_postgresql_follow_their_servers_and_recover_when_the_cause_is_gone(
         Some(("command", "select")),
         |v| v >= sel0 + n as f64,
     );
+    // table sizes (opted in): a table with data shows its size
+    let mtable = format!("lookout_e2e_size_{}", std::process::id());
+    let (ok, why) = sql(&["mysql", "-uroot", "-h127.0.0.1", "test", "-e", &format!(
+        "CREATE TABLE {mtable} (id INT PRIMARY KEY, pad VARCHAR(200)) ENGINE=InnoDB; INSERT INTO {mtable} SELECT seq, REPEAT('x', 200) FROM seq_1_to_2000; ANALYZE TABLE {mtable};"
+    )]);
+    let size = ok.then(|| {
+        wait_value(
+            &agent,
+            &out,
+            "mysql.table.total_length",
+            Some(("table_name", mtable.as_str())),
+            |v| v > 0.0,
+        )
+    });
+    let _ = sql(&[
+        "mysql",
+        "-uroot",
+        "-h127.0.0.1",
+        "test",
+        "-e",
+        &format!("DROP TABLE IF EXISTS {mtable}"),
+    ]);
+    assert!(ok, "{why}");
+    assert!(size.is_some_and(|v| v >= 16384.0), "{size:?}");
     // PostgreSQL: K inserted rows show in the table's insert counter
     let k = 50;
     let (ok, why) = sql(&[

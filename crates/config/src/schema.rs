@@ -1035,6 +1035,9 @@ pub struct MysqlConfig {
     /// Its password; write it as `${env:NAME}`, never in the file itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
+    /// Report the sizes (`mysql.table.*_length`) of this many tables, the largest; 0 is off.
+    #[serde(default)]
+    pub table_sizes: usize,
     /// Collection interval.
     #[serde(default = "default_interval")]
     pub interval: Duration,

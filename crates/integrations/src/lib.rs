@@ -104,6 +104,7 @@
 //! | `mysql.mysqlx_worker_threads` | up-down | `1` | `kind`: `available`, `active` (MySQL X plugin) |
 //! | `mysql.replica.time_behind_source` | up-down | `s` | (`Seconds_Behind_Source`/`_Master`, worst channel; replicas only) |
 //! | `mysql.replica.sql_delay` | up-down | `s` | (`SQL_Delay`, largest channel; replicas only) |
+//! | `mysql.table.data_length` / `.index_length` / `.total_length` | up-down | `By` | `schema`, `table_name` (only with `table_sizes`: the N largest tables, from `information_schema.tables`) |
 //!
 //! # PostgreSQL — [`postgresql`], from the `pg_stat_*` views
 //! Resource attribute `db.system.version` ([`postgresql::postgresql_resource`]). One server is one

@@ -79,7 +79,47 @@ pub struct MysqlSnapshot {
     pub variables: BTreeMap<String, String>,
     /// The replica rows; empty when the server is not a replica or they were not read.
     pub replicas: Vec<ReplicaStatus>,
+    /// Table sizes when asked for: (schema, table, data bytes, index bytes), largest first.
+    pub tables: Vec<TableSize>,
 }
+
+/// The size of one table, from `information_schema.tables`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSize {
+    /// `table_schema`.
+    pub schema: String,
+    /// `table_name`.
+    pub table: String,
+    /// `data_length`, bytes.
+    pub data: i64,
+    /// `index_length`, bytes.
+    pub index: i64,
+}
+
+impl TableSize {
+    /// Rows of [`TABLE_SIZES_SQL`] (schema, table, data_length, index_length); rows with a
+    /// missing or negative size are skipped.
+    pub fn from_rows(rows: &Rows) -> Vec<TableSize> {
+        rows.iter()
+            .filter_map(|r| {
+                let num = |i: usize| {
+                    r.get(i)
+                        .and_then(|v| v.trim().parse::<i64>().ok())
+                        .filter(|v| *v >= 0)
+                };
+                Some(TableSize {
+                    schema: r.get(0)?.to_string(),
+                    table: r.get(1)?.to_string(),
+                    data: num(2)?,
+                    index: num(3)?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The largest user tables (system schemas left out); `{limit}` is replaced by the bound.
+pub const TABLE_SIZES_SQL: &str = "SELECT table_schema, table_name, COALESCE(data_length, 0), COALESCE(index_length, 0) FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') ORDER BY COALESCE(data_length, 0) + COALESCE(index_length, 0) DESC, table_schema, table_name LIMIT {limit}";
 
 impl MysqlSnapshot {
     /// A snapshot from the answers of `SHOW GLOBAL STATUS`, `SHOW GLOBAL VARIABLES` (first two
@@ -94,6 +134,7 @@ impl MysqlSnapshot {
             status: lower(status),
             variables: lower(variables),
             replicas: replica.map(ReplicaStatus::from_rows).unwrap_or_default(),
+            tables: Vec::new(),
         }
     }
 
@@ -505,6 +546,7 @@ pub fn mysql_metrics(
     now_nanos: u64,
     start_nanos: u64,
 ) {
+    table_size_metrics(&snap.tables, b, now_nanos, start_nanos);
     for f in FAMILIES {
         let points: Vec<(&str, i64)> = f
             .points
@@ -825,6 +867,9 @@ pub struct MysqlConfigLite {
     pub password: Option<String>,
     /// The whole collection (connecting included) must finish within this.
     pub timeout: Duration,
+    /// Report the sizes of at most this many tables, the largest (0: none; the query reads
+    /// `information_schema.tables`, which can be slow with very many tables).
+    pub table_sizes: usize,
 }
 
 impl fmt::Debug for MysqlConfigLite {
@@ -978,6 +1023,15 @@ async fn fetch(
         Err(e) => return Err(e),
     };
 
+    if cfg.table_sizes > 0 {
+        let sql = TABLE_SIZES_SQL.replace("{limit}", &cfg.table_sizes.min(10_000).to_string());
+        match raw_rows(&mut conn, &sql).await {
+            Ok(rows) => snap.tables = TableSize::from_rows(&rows),
+            // sizes are optional: a refusal leaves them out, the rest is kept
+            Err(e) => tracing::debug!(error = %e, "mysql: table sizes not read"),
+        }
+    }
+
     set(5);
     // a failed goodbye loses nothing: the answers are in
     let _ = conn.disconnect().await;
@@ -993,6 +1047,42 @@ async fn fetch(
         replication,
     };
     Ok((snap, info))
+}
+
+/// `mysql.table.data_length`, `mysql.table.index_length` and `mysql.table.total_length`
+/// (non-monotonic sums in bytes, attributes `schema` and `table_name`, as the contrib receiver's
+/// optional metrics), one point per table read.
+fn table_size_metrics(tables: &[TableSize], b: &mut MetricsBuilder, now: u64, start: u64) {
+    if tables.is_empty() {
+        return;
+    }
+    for (name, desc, pick) in [
+        ("mysql.table.data_length", "Bytes of a table's data.", 0u8),
+        ("mysql.table.index_length", "Bytes of a table's indexes.", 1),
+        (
+            "mysql.table.total_length",
+            "Bytes of a table's data and indexes.",
+            2,
+        ),
+    ] {
+        let mut m = b.sum(name, "By", desc, Monotonic::No);
+        for t in tables {
+            let v = match pick {
+                0 => t.data,
+                1 => t.index,
+                _ => t.data.saturating_add(t.index),
+            };
+            m.point_i64(
+                start,
+                now,
+                v,
+                &[
+                    ("schema", t.schema.as_str()),
+                    ("table_name", t.table.as_str()),
+                ],
+            );
+        }
+    }
 }
 
 /// Runs a text-protocol statement and returns its rows as text.
@@ -1130,6 +1220,34 @@ pub(crate) fn fuzz(text: &str, now_nanos: u64) {
 pub(crate) mod tests {
     use super::*;
     use crate::testutil::{metric, points, shape, value};
+
+    #[test]
+    fn table_sizes_become_the_contrib_table_length_metrics() {
+        let rows = Rows::parse_delimited(
+            "table_schema\ttable_name\tdata\tindex\nshop\torders\t16384\t32768\nshop\tbroken\tNULL\t1\napp\tusers\t8192\t0\n",
+            '\t',
+            "NULL",
+        );
+        let tables = TableSize::from_rows(&rows);
+        assert_eq!(tables.len(), 2, "a NULL size is skipped: {tables:?}");
+        let mut snap = MysqlSnapshot::from_rows(&Rows::default(), &Rows::default(), None);
+        snap.tables = tables;
+        let mut b = MetricsBuilder::new(vec![], "t", "1");
+        mysql_metrics(&snap, &mut b, 2_000, 1_000);
+        let req = b.finish();
+        let at = [("schema", "shop"), ("table_name", "orders")];
+        assert_eq!(value(&req, "mysql.table.data_length", &at), 16384.0);
+        assert_eq!(value(&req, "mysql.table.index_length", &at), 32768.0);
+        assert_eq!(value(&req, "mysql.table.total_length", &at), 49152.0);
+        assert_eq!(
+            value(
+                &req,
+                "mysql.table.total_length",
+                &[("schema", "app"), ("table_name", "users")]
+            ),
+            8192.0
+        );
+    }
 
     /// `mysql -B -e 'SHOW GLOBAL STATUS'` on a busy MySQL 8.0 (trimmed to what matters, plus a
     /// few lines the integration ignores).
@@ -1598,6 +1716,7 @@ Mysqlx_worker_threads\t2
             username: "u".into(),
             password: Some("hunter22".into()),
             timeout: Duration::from_secs(1),
+            table_sizes: 0,
         };
         assert!(!format!("{cfg:?}").contains("hunter22"));
     }
@@ -1611,6 +1730,7 @@ Mysqlx_worker_threads\t2
             username: "u".into(),
             password: None,
             timeout: Duration::from_secs(5),
+            table_sizes: 0,
         };
         let e = collect_mysql(&cfg, &mut b, NOW, &mut stable)
             .await
@@ -1645,6 +1765,7 @@ Mysqlx_worker_threads\t2
             username: "u".into(),
             password: None,
             timeout: Duration::from_millis(300),
+            table_sizes: 0,
         };
         let mut b = MetricsBuilder::new(vec![], "test", "0");
         let e = collect_mysql(&cfg, &mut b, NOW, &mut StableStart::new())

@@ -253,6 +253,7 @@ impl Integration {
                     username: c.username.clone(),
                     password: c.password.clone(),
                     timeout: c.timeout.0,
+                    table_sizes: c.table_sizes,
                 };
                 let mut b = MetricsBuilder::new(self.resource.clone(), &scope, version);
                 let info = collect_mysql(&lite, &mut b, now, &mut state.stable)

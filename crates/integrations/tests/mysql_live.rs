@@ -29,6 +29,7 @@ fn cfg(endpoint: &str, user: &str, password: Option<&str>) -> MysqlConfigLite {
         username: user.into(),
         password: password.map(str::to_string),
         timeout: TIMEOUT,
+        table_sizes: 0,
     }
 }
 

@@ -94,6 +94,7 @@ fn service_of(g: &super::Global, o: &Options) -> Result<Service, String> {
             endpoint: o.endpoint.clone().unwrap_or_else(|| "127.0.0.1:3306".into()),
             username: o.username.clone().unwrap_or_else(|| "lookout".into()),
             password: password()?,
+            table_sizes: 0,
             interval: lookout_config::Duration::from_secs(10),
             timeout: lookout_config::Duration::from_secs(10),
         })),
