@@ -8,9 +8,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// A server process killed (and waited for) when dropped.
-struct Server {
-    child: Child,
-    name: &'static str,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) name: &'static str,
 }
 
 impl Drop for Server {
@@ -31,7 +31,7 @@ impl Drop for Server {
     }
 }
 
-fn redis_server(dir: &Path, port: u16, password: &str) -> Server {
+pub(crate) fn redis_server(dir: &Path, port: u16, password: &str) -> Server {
     require("redis-server", "apt-get install redis-server");
     let child = Command::new("redis-server")
         .args([
@@ -72,7 +72,7 @@ fn redis_cli(port: u16, password: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn nginx(dir: &Path, port: u16) -> Server {
+pub(crate) fn nginx(dir: &Path, port: u16) -> Server {
     require("/usr/sbin/nginx", "apt-get install nginx");
     let d = dir.display();
     let conf = format!(
@@ -96,7 +96,7 @@ fn nginx(dir: &Path, port: u16) -> Server {
     s
 }
 
-fn apache(dir: &Path, port: u16) -> Server {
+pub(crate) fn apache(dir: &Path, port: u16) -> Server {
     require("/usr/sbin/apache2", "apt-get install apache2");
     let d = dir.display();
     let m = "/usr/lib/apache2/modules";

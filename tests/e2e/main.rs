@@ -5,6 +5,7 @@
 //! - `startup`: the agent starts on the embedded default, serves /health, Prometheus pages;
 //! - `accuracy`: collected values against independent readers;
 //! - `otlp`: the OTLP/HTTP exporter against a Python receiver; health transitions; SIGTERM;
+//! - `discovery`: `lookout discover` on the machine's services, nginx/Apache/a second Redis started by the test, decoys;
 //! - `delivery`: disk buffer through outage, kill -9, full disk; 429, dead letters;
 //! - `invalid_configs`: every file in tests/invalid_configs gives its one error, exit 2;
 //! - `processes`: process telemetry against ps, real children, 1,000 processes, non-root;
@@ -21,6 +22,7 @@ mod support;
 mod accuracy;
 mod cli;
 mod delivery;
+mod discovery;
 mod integrations;
 mod invalid_configs;
 mod logs;

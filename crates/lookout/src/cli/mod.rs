@@ -3,6 +3,7 @@
 mod check;
 mod config_cmd;
 mod diagnose;
+mod discover;
 mod dlq;
 mod processes;
 mod redact_cmd;
@@ -70,6 +71,13 @@ pub enum Command {
     },
     /// Check this host and the configuration; print PASS/WARN/FAIL with a fix for each.
     Diagnose {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Find the services running on this host (processes, listening sockets, configs,
+    /// packages), with a confidence and the reasons for it.
+    Discover {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
@@ -159,6 +167,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         Command::Run => run::main(&g),
         Command::Status { json } => status::main(&g, json),
         Command::Diagnose { json } => diagnose::main(&g, json),
+        Command::Discover { json } => discover::main(json),
         Command::Config { action } => match action {
             ConfigAction::Validate { file } => config_cmd::validate(&g, file),
             ConfigAction::Show { json } => config_cmd::show(&g, json),

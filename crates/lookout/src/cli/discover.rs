@@ -1,0 +1,85 @@
+//! `lookout discover`: scans the host and prints the services found, with their confidence
+//! and the reasons for it (see `lookout_discovery::correlate` for the weights).
+
+use super::out;
+use lookout_discovery::correlate::{correlate, THRESHOLD};
+use lookout_discovery::scan::{scan, ScanOptions};
+use std::process::ExitCode;
+
+/// Runs the command.
+pub fn main(json: bool) -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let host = scan(&ScanOptions::default());
+    let services = correlate(&host, std::path::Path::new("/"));
+    let took = started.elapsed();
+    if json {
+        out(&serde_json::json!({
+            "threshold": THRESHOLD,
+            "scan_ms": took.as_secs_f64() * 1000.0,
+            "processes": host.processes.len(),
+            "listeners": host.listeners.len(),
+            "services": services.iter().map(|s| {
+                let mut v = serde_json::to_value(s).unwrap_or_default();
+                v["configured"] = serde_json::Value::Bool(s.configured());
+                v
+            }).collect::<Vec<_>>(),
+            "limits": host.limits,
+        })
+        .to_string())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    out(&format!(
+        "{:<11} {:<34} {:>7} {:<5} {}",
+        "SERVICE", "INSTANCE", "PID", "CONF", "PACKAGE"
+    ))?;
+    for s in &services {
+        let pkg = s
+            .package
+            .as_ref()
+            .map(|p| format!("{} {}", p.name, p.version))
+            .unwrap_or_else(|| "-".into());
+        out(&format!(
+            "{:<11} {:<34} {:>7} {:<5} {}{}",
+            s.kind.as_str(),
+            s.instance,
+            s.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+            format!("{:.2}", s.confidence),
+            pkg,
+            if s.configured() {
+                ""
+            } else {
+                "  (below threshold: not configured)"
+            }
+        ))?;
+        if !s.listens.is_empty() {
+            out(&format!("    listens: {}", s.listens.join(", ")))?;
+        }
+        if let Some(c) = &s.config {
+            if let Some(p) = &c.path {
+                out(&format!("    config:  {}", p.display()))?;
+            }
+            for l in &c.logs {
+                out(&format!(
+                    "    log:     {} ({}, parser {})",
+                    l.path.display(),
+                    l.kind,
+                    l.parser
+                ))?;
+            }
+        }
+        out(&format!("    why:     {}", s.reasons.join("; ")))?;
+        for l in &s.limits {
+            out(&format!("    not seen: {l}"))?;
+        }
+    }
+    for l in &host.limits {
+        out(&format!("note: {l}"))?;
+    }
+    out(&format!(
+        "{} service(s), {} configured (threshold {THRESHOLD}); scan {:.1} ms",
+        services.len(),
+        services.iter().filter(|s| s.configured()).count(),
+        took.as_secs_f64() * 1000.0
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,225 @@
+//! `lookout discover` on this machine: MariaDB, PostgreSQL and Redis as the machine runs them,
+//! nginx, Apache and a second Redis started by the test, and decoys that must not be taken for
+//! services.
+
+use crate::integrations::{apache, nginx, redis_server, Server};
+use crate::support::*;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn discover() -> serde_json::Value {
+    let (code, stdout, stderr) = lookout(&["discover", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+fn find<'a>(
+    v: &'a serde_json::Value,
+    kind: &str,
+    pred: impl Fn(&serde_json::Value) -> bool,
+) -> Option<&'a serde_json::Value> {
+    v["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == kind && pred(s))
+}
+
+fn listens(s: &serde_json::Value, what: &str) -> bool {
+    s["listens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l.as_str().is_some_and(|l| l.contains(what)))
+}
+
+#[test]
+fn discover_finds_the_five_services_and_a_second_redis_and_ignores_decoys() {
+    let dir = tempfile::tempdir().unwrap();
+    let (np, ap, rp, decoy_port) = (free_port(), free_port(), free_port(), 3306u16);
+    let ndir = dir.path().join("nginx");
+    let adir = dir.path().join("apache");
+    let rdir = dir.path().join("redis2");
+    for d in [&ndir, &adir, &rdir] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let _n = nginx(&ndir, np);
+    let _a = apache(&adir, ap);
+    // a second Redis with its own config file on a non-standard port
+    let rconf = rdir.join("redis.conf");
+    std::fs::write(
+        &rconf,
+        format!(
+            "port {rp}\nbind 127.0.0.1\nsave \"\"\nappendonly no\ndir {}\nlogfile {}/redis2.log\n",
+            rdir.display(),
+            rdir.display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new("redis-server")
+        .arg(&rconf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _r2 = Server {
+        child,
+        name: "redis-server",
+    };
+    wait_for(Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", rp)).ok()
+    })
+    .expect("second redis");
+    // decoys: a program named mysqld that listens nowhere, and a plain listener on MySQL's port
+    let fake = dir.path().join("mysqld");
+    std::fs::copy("/bin/sleep", &fake).unwrap();
+    let decoy = Command::new(&fake).arg("60").spawn().unwrap();
+    let _decoy = Server {
+        child: decoy,
+        name: "decoy mysqld",
+    };
+    let nc = Command::new("python3")
+        .args(["-c", &format!("import socket,time\ns=socket.socket(socket.AF_INET6)\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ns.bind(('::1', {decoy_port}))\ns.listen()\nprint('ok', flush=True)\ntime.sleep(60)")])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _nc = Server {
+        child: nc,
+        name: "decoy listener",
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = redis_server; // the machine's own Redis is used as the first instance
+
+    let t = std::time::Instant::now();
+    let v = discover();
+    eprintln!("discover took {:?} (scan {} ms)", t.elapsed(), v["scan_ms"]);
+    let svc = |kind: &str, what: &str| {
+        find(&v, kind, |s| listens(s, what))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {kind} listening on {what}: {v:#}"))
+    };
+    let conf = |s: &serde_json::Value| s["confidence"].as_f64().unwrap();
+    let mysql = svc("mysql", "127.0.0.1:3306");
+    let pg = svc("postgresql", "127.0.0.1:5432");
+    let redis = svc("redis", "127.0.0.1:6379");
+    let redis2 = svc("redis", &format!("127.0.0.1:{rp}"));
+    let web = svc("nginx", &format!(":{np}"));
+    let httpd = svc("apache", &format!(":{ap}"));
+    for s in [&mysql, &pg, &redis, &redis2, &web, &httpd] {
+        assert!(conf(s) >= 0.9, "confidence {}: {s:#}", conf(s));
+        assert_eq!(s["configured"], true);
+        assert!(
+            s["package"]["version"]
+                .as_str()
+                .is_some_and(|v| !v.is_empty()),
+            "{s:#}"
+        );
+    }
+    assert_eq!(mysql["config"]["path"], "/etc/mysql/my.cnf");
+    assert!(
+        listens(&mysql, "unix /run/mysqld/mysqld.sock") || listens(&mysql, "mysqld.sock"),
+        "{mysql:#}"
+    );
+    assert_eq!(
+        pg["config"]["path"],
+        "/etc/postgresql/15/main/postgresql.conf"
+    );
+    assert!(
+        pg["config"]["logs"]
+            .to_string()
+            .contains("/var/log/postgresql/postgresql-15-main.log"),
+        "{pg:#}"
+    );
+    assert_eq!(redis2["config"]["path"], rconf.display().to_string());
+    assert!(
+        redis2["config"]["logs"].to_string().contains("redis2.log"),
+        "{redis2:#}"
+    );
+    assert_ne!(redis["instance"], redis2["instance"]);
+    assert!(
+        web["config"]["logs"]
+            .to_string()
+            .contains(&format!("{}/access.log", ndir.display())),
+        "{web:#}"
+    );
+    assert!(
+        web["config"]["status"]
+            .to_string()
+            .contains("/nginx_status"),
+        "{web:#}"
+    );
+    assert!(
+        httpd["config"]["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("httpd.conf")),
+        "{httpd:#}"
+    );
+    // decoys: known by name or by port only, never configured
+    let fake_mysql = find(&v, "mysql", |s| {
+        s["exe"]
+            .as_str()
+            .is_some_and(|e| e.contains(dir.path().to_str().unwrap()))
+    });
+    if let Some(f) = fake_mysql {
+        assert!(
+            conf(f) < 0.7 && f["configured"] == false,
+            "decoy configured: {f:#}"
+        );
+    }
+    let port_only = find(&v, "mysql", |s| listens(s, "[::1]:3306"));
+    if let Some(p) = port_only {
+        assert!(
+            conf(p) < 0.5 && p["configured"] == false,
+            "plain listener taken for MySQL: {p:#}"
+        );
+    }
+    let configured_mysql = v["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == "mysql" && s["configured"] == true)
+        .count();
+    assert_eq!(configured_mysql, 1, "{v:#}");
+}
+
+#[test]
+fn discover_without_root_says_what_it_could_not_see() {
+    if !Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    {
+        eprintln!("skipped: needs root to drop to an unprivileged user");
+        return;
+    }
+    require("setpriv", "apt-get install util-linux");
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(bin())
+        .args(["discover", "--json"])
+        .env("HOME", "/tmp")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    // the servers are still found by their processes...
+    let mysql =
+        find(&v, "mysql", |s| s["pid"].is_u64()).unwrap_or_else(|| panic!("no mysql: {v:#}"));
+    // ...and what could not be seen is said, with why
+    let said = mysql["limits"].to_string() + &v["limits"].to_string();
+    assert!(
+        said.contains("not readable") || said.contains("permission"),
+        "no explanation of what an unprivileged scan misses: {v:#}"
+    );
+    assert!(
+        v["limits"].to_string().contains("CAP_"),
+        "no capability named: {}",
+        v["limits"]
+    );
+}
