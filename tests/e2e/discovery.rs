@@ -180,6 +180,52 @@ fn discover_finds_the_five_services_and_a_second_redis_and_ignores_decoys() {
         .filter(|s| s["kind"] == "mysql" && s["configured"] == true)
         .count();
     assert_eq!(configured_mysql, 1, "{v:#}");
+
+    // preview: a valid config with a source per service and log file, and no secret in it
+    std::env::set_var("LOOKOUT_MYSQL_PASSWORD", "sekrit-e2e-123");
+    let (code, stdout, stderr) = lookout(&["preview", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let p: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let yaml = p["config"].as_str().unwrap();
+    assert!(
+        !stdout.contains("sekrit-e2e-123"),
+        "a secret in the preview"
+    );
+    let added: Vec<&str> = p["added_sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    for want in [
+        "auto_mysql_127_0_0_1_3306".to_string(),
+        "auto_postgresql_127_0_0_1_5432".into(),
+        "auto_redis_127_0_0_1_6379".into(),
+        format!("auto_redis_127_0_0_1_{rp}"),
+        format!("auto_nginx_127_0_0_1_{np}"),
+        format!("auto_apache_127_0_0_1_{ap}"),
+    ] {
+        assert!(added.contains(&want.as_str()), "{want} not in {added:?}");
+    }
+    assert!(
+        added
+            .iter()
+            .any(|a| a.starts_with(&format!("auto_nginx_127_0_0_1_{np}_log"))),
+        "{added:?}"
+    );
+    assert!(
+        yaml.contains(&format!("http://127.0.0.1:{np}/nginx_status")),
+        "{yaml}"
+    );
+    let file = dir.path().join("preview.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let (code, stdout, stderr) = lookout(&["config", "validate", file.to_str().unwrap()]);
+    assert_eq!(
+        code, 0,
+        "preview is not a valid config: {stdout}{stderr}\n{yaml}"
+    );
+    let ms = p["render_ms"].as_f64().unwrap();
+    eprintln!("render and merge: {ms:.3} ms for {} sources", added.len());
 }
 
 #[test]

@@ -5,6 +5,7 @@
 pub mod configs;
 pub mod correlate;
 pub mod model;
+pub mod render;
 pub mod scan;
 
 pub use correlate::{correlate, Kind, Service, THRESHOLD};

@@ -5,6 +5,7 @@ mod config_cmd;
 mod diagnose;
 mod discover;
 mod dlq;
+mod preview;
 mod processes;
 mod redact_cmd;
 pub mod run;
@@ -79,6 +80,13 @@ pub enum Command {
     /// packages), with a confidence and the reasons for it.
     Discover {
         /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The configuration auto-configuration would run: yours plus a source per discovered
+    /// service and log file (secrets masked), and what it adds.
+    Preview {
+        /// Machine-readable output (the YAML in `config`).
         #[arg(long)]
         json: bool,
     },
@@ -168,6 +176,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         Command::Status { json } => status::main(&g, json),
         Command::Diagnose { json } => diagnose::main(&g, json),
         Command::Discover { json } => discover::main(json),
+        Command::Preview { json } => preview::main(&g, json),
         Command::Config { action } => match action {
             ConfigAction::Validate { file } => config_cmd::validate(&g, file),
             ConfigAction::Show { json } => config_cmd::show(&g, json),
