@@ -224,8 +224,11 @@ fn discover_finds_the_five_services_and_a_second_redis_and_ignores_decoys() {
         code, 0,
         "preview is not a valid config: {stdout}{stderr}\n{yaml}"
     );
-    let ms = p["render_ms"].as_f64().unwrap();
-    eprintln!("render and merge: {ms:.3} ms for {} sources", added.len());
+    let ms = p["discover_ms"].as_f64().unwrap();
+    eprintln!(
+        "discover, render and validate: {ms:.3} ms for {} sources",
+        added.len()
+    );
 }
 
 #[test]
@@ -268,4 +271,77 @@ fn discover_without_root_says_what_it_could_not_see() {
         "no capability named: {}",
         v["limits"]
     );
+}
+
+fn has_component(agent: &Agent, id: &str) -> bool {
+    let (_, body) = agent.get("/status");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    v["components"]
+        .as_array()
+        .is_some_and(|c| c.iter().any(|c| c["id"] == id))
+}
+
+#[test]
+fn continuous_autoconfig_adds_a_service_that_starts_and_removes_it_when_it_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.jsonl");
+    let cfg = format!(
+        "autoconfig: {{enabled: true, interval: 1s}}\nsources:\n  host: {{type: host_metrics, interval: 10s}}\nsinks:\n  out: {{type: file, inputs: [host], path: {}}}\n",
+        out.display()
+    );
+    let mut agent = Agent::start(Some(&cfg), &[]);
+    agent.wait_ready();
+    // the services already running are collected
+    wait_for(Duration::from_secs(30), || {
+        has_component(&agent, "auto_redis_127_0_0_1_6379").then_some(())
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "the machine's Redis was not configured; stderr:\n{}",
+            agent.stderr()
+        )
+    });
+    // a Redis that starts is added...
+    let rp = free_port();
+    let rdir = dir.path().join("r");
+    std::fs::create_dir_all(&rdir).unwrap();
+    let rconf = rdir.join("redis.conf");
+    std::fs::write(
+        &rconf,
+        format!(
+            "port {rp}\nbind 127.0.0.1\nsave \"\"\nappendonly no\ndir {}\n",
+            rdir.display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new("redis-server")
+        .arg(&rconf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let r2 = Server {
+        child,
+        name: "redis-server",
+    };
+    let id = format!("auto_redis_127_0_0_1_{rp}");
+    wait_for(Duration::from_secs(30), || {
+        has_component(&agent, &id).then_some(())
+    })
+    .unwrap_or_else(|| panic!("{id} not added; stderr:\n{}", agent.stderr()));
+    // ...and removed when it stops
+    drop(r2);
+    wait_for(Duration::from_secs(30), || {
+        (!has_component(&agent, &id)).then_some(())
+    })
+    .unwrap_or_else(|| panic!("{id} not removed; stderr:\n{}", agent.stderr()));
+    assert_eq!(agent.stop(), 0);
+    let log = agent.stderr();
+    let added = log
+        .find(&format!("adding source {id}"))
+        .unwrap_or_else(|| panic!("{log}"));
+    let removed = log
+        .find(&format!("source {id} is gone"))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(added < removed, "{log}");
 }

@@ -38,6 +38,9 @@ pub struct Settings {
     /// How long a shutdown may take to flush in-flight batches.
     #[serde(default = "default_grace")]
     pub shutdown_grace: Duration,
+    /// Auto-configuration: discover the host's services and collect them.
+    #[serde(default)]
+    pub autoconfig: AutoconfigConfig,
     /// Sources (handled separately; present here so unknown-key hints name it).
     #[serde(default, skip_serializing)]
     pub sources: Option<serde::de::IgnoredAny>,
@@ -51,6 +54,31 @@ pub struct Settings {
 
 fn default_grace() -> Duration {
     Duration::from_secs(10)
+}
+
+/// `autoconfig:` settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoconfigConfig {
+    /// Re-scan the host and add (or remove) a source per discovered service and log file.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Time between scans.
+    #[serde(default = "default_autoconfig_interval")]
+    pub interval: Duration,
+}
+
+fn default_autoconfig_interval() -> Duration {
+    Duration::from_secs(15)
+}
+
+impl Default for AutoconfigConfig {
+    fn default() -> Self {
+        AutoconfigConfig {
+            enabled: false,
+            interval: default_autoconfig_interval(),
+        }
+    }
 }
 
 /// The agent's HTTP server (`/health`, `/metrics`, `/status`, Prometheus sinks).

@@ -2,6 +2,7 @@
 //! turns the result into an exit code (0 ok, 1 failure, 2 invalid configuration or usage,
 //! 3 no running agent). A closed stdout (`lookout status --json | head -1`) exits quietly.
 
+mod autoconf;
 mod cli;
 mod datadir;
 mod factory;

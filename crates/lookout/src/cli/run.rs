@@ -124,16 +124,70 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut hup = signal(SignalKind::hangup())?;
+    // `base` is the configuration as written; `current` is what runs (base plus discovered
+    // sources when auto-configuration is on)
+    let mut base = config.clone();
     let mut current = config;
+    let autoconfig = base.settings.autoconfig.clone();
+    let mut auto_tick = tokio::time::interval(
+        autoconfig
+            .interval
+            .0
+            .max(std::time::Duration::from_millis(200)),
+    );
+    auto_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut discovered = crate::autoconf::Discovered::default();
+    let mut auto_ids: Vec<String> = Vec::new();
     loop {
         tokio::select! {
             _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
             _ = int.recv() => { tracing::info!("SIGINT: shutting down"); break; }
             _ = hup.recv() => {
-                match reload(&g, &current, topology, &registry, &routes, &data_dir, &state).await {
-                    (t, Some(new)) => { topology = t; current = new; }
+                let new = match lookout_config::load(g.config.as_deref(), &g.set, &lookout_config::process_env) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        state.reloads_failed.fetch_add(1, Relaxed);
+                        tracing::error!(
+                            "SIGHUP: configuration rejected, keeping the running one: {}",
+                            e.to_string().replace('\n', " ")
+                        );
+                        continue;
+                    }
+                };
+                let merged = if autoconfig.enabled { crate::autoconf::merge(&new, &discovered).0 } else { new.clone() };
+                match apply(merged, "SIGHUP", &current, topology, &registry, &routes, &data_dir, &state).await {
+                    (t, Some(applied)) => { topology = t; current = applied; base = new; }
                     (t, None) => { topology = t; }
                 }
+            }
+            _ = auto_tick.tick(), if autoconfig.enabled => {
+                let d = match tokio::task::spawn_blocking(crate::autoconf::discover).await {
+                    Ok(Ok(d)) => d,
+                    Ok(Err(e)) => { tracing::error!("autoconfig: {e}"); continue; }
+                    Err(e) => { tracing::error!("autoconfig: discovery failed: {e}"); continue; }
+                };
+                let ids = d.ids();
+                if ids == auto_ids {
+                    discovered = d;
+                    continue;
+                }
+                for s in &d.services {
+                    if s.configured() {
+                        let id = lookout_discovery::render::source_id(&s.instance);
+                        if !auto_ids.contains(&id) && ids.contains(&id) {
+                            tracing::info!(service = %s.instance, confidence = s.confidence, "autoconfig: {} found ({}); adding source {id}", s.instance, s.reasons.join("; "));
+                        }
+                    }
+                }
+                for id in auto_ids.iter().filter(|id| !ids.contains(id)) {
+                    tracing::info!("autoconfig: source {id} is gone from the host; removing it");
+                }
+                let (merged, _) = crate::autoconf::merge(&base, &d);
+                match apply(merged, "autoconfig", &current, topology, &registry, &routes, &data_dir, &state).await {
+                    (t, Some(applied)) => { topology = t; current = applied; auto_ids = ids; }
+                    (t, None) => { topology = t; }
+                }
+                discovered = d;
             }
         }
     }
@@ -153,8 +207,12 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn reload(
-    g: &Global,
+/// Replaces the running topology with one built from `new` (validated already): build beside
+/// it, stop the old one, start the new; on a build error the old one keeps running.
+#[allow(clippy::too_many_arguments)]
+async fn apply(
+    new: Config,
+    why: &str,
     current: &Config,
     running: Topology,
     registry: &Registry,
@@ -162,20 +220,8 @@ async fn reload(
     data_dir: &std::path::Path,
     state: &AgentState,
 ) -> (Topology, Option<Config>) {
-    let new = match lookout_config::load(g.config.as_deref(), &g.set, &lookout_config::process_env)
-    {
-        Ok(c) => c,
-        Err(e) => {
-            state.reloads_failed.fetch_add(1, Relaxed);
-            tracing::error!(
-                "SIGHUP: configuration rejected, keeping the running one: {}",
-                e.to_string().replace('\n', " ")
-            );
-            return (running, None);
-        }
-    };
     if new.settings.server != current.settings.server {
-        tracing::warn!("SIGHUP: server settings changed; they take effect at the next restart");
+        tracing::warn!("{why}: server settings changed; they take effect at the next restart");
     }
     // listeners on the same address are shared by the new topology (see receivers::listen)
     let generation = lookout_receivers::listen::new_generation();
@@ -184,7 +230,7 @@ async fn reload(
         Err(e) => {
             lookout_receivers::listen::rollback_generation(generation);
             state.reloads_failed.fetch_add(1, Relaxed);
-            tracing::error!("SIGHUP: configuration rejected, keeping the running one: {e}");
+            tracing::error!("{why}: configuration rejected, keeping the running one: {e}");
             return (running, None);
         }
     };
@@ -197,6 +243,6 @@ async fn reload(
         *h = hash.clone();
     }
     state.reloads_ok.fetch_add(1, Relaxed);
-    tracing::info!(hash = %hash, "SIGHUP: configuration reloaded");
+    tracing::info!(hash = %hash, "{why}: configuration reloaded");
     (next, Some(new))
 }
