@@ -329,6 +329,38 @@ fn continuous_autoconfig_adds_a_service_that_starts_and_removes_it_when_it_stops
         has_component(&agent, &id).then_some(())
     })
     .unwrap_or_else(|| panic!("{id} not added; stderr:\n{}", agent.stderr()));
+    // the operator disables it: removed, and it stays out across re-discovery...
+    let data = agent.data_dir();
+    let data = data.to_str().unwrap();
+    let (code, stdout, stderr) = lookout(&[
+        "autoconfig",
+        "disable",
+        &format!("redis@127.0.0.1:{rp}"),
+        "--data-dir",
+        data,
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    wait_for(Duration::from_secs(30), || {
+        (!has_component(&agent, &id)).then_some(())
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "{id} not removed after disable; stderr:\n{}",
+            agent.stderr()
+        )
+    });
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(
+        !has_component(&agent, &id),
+        "a disabled service came back at the next scan"
+    );
+    // ...until applied again
+    let (code, stdout, stderr) = lookout(&["autoconfig", "apply", &id, "--data-dir", data]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    wait_for(Duration::from_secs(30), || {
+        has_component(&agent, &id).then_some(())
+    })
+    .unwrap_or_else(|| panic!("{id} not back after apply; stderr:\n{}", agent.stderr()));
     // ...and removed when it stops
     drop(r2);
     wait_for(Duration::from_secs(30), || {

@@ -6,6 +6,8 @@ use lookout_config::{Config, SourceConfig};
 use lookout_discovery::correlate::{correlate, Service};
 use lookout_discovery::render::{fragment, render};
 use lookout_discovery::scan::{scan, ScanOptions};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
 /// The sources discovery would add.
 #[derive(Debug, Clone, Default)]
@@ -71,13 +73,72 @@ pub fn discover() -> Result<Discovered, String> {
     })
 }
 
+/// The operator's choices that survive re-discovery, kept in `<data_dir>/autoconfig.json`
+/// (owner-only): services that must not be collected.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Overrides {
+    /// Disabled services, by source id (`auto_redis_127_0_0_1_6380`); their log sources
+    /// (`..._logN`) are disabled with them.
+    #[serde(default)]
+    pub disabled: BTreeSet<String>,
+}
+
+impl Overrides {
+    /// The file.
+    pub fn path(data_dir: &Path) -> PathBuf {
+        data_dir.join("autoconfig.json")
+    }
+
+    /// Reads the overrides (none when the file is missing; an unreadable file is an error).
+    pub fn load(data_dir: &Path) -> Result<Overrides, String> {
+        let p = Self::path(data_dir);
+        match std::fs::read(&p) {
+            Ok(b) => serde_json::from_slice(&b).map_err(|e| format!("{}: {e}", p.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Overrides::default()),
+            Err(e) => Err(format!("cannot read {}: {e}", p.display())),
+        }
+    }
+
+    /// Writes them atomically, mode 0600.
+    pub fn save(&self, data_dir: &Path) -> Result<(), String> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let p = Self::path(data_dir);
+        let tmp = p.with_extension("json.tmp");
+        let text = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        f.write_all(&text)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, &p).map_err(|e| format!("cannot write {}: {e}", p.display()))
+    }
+
+    /// Whether a source is disabled (itself, or the service its `_logN` belongs to).
+    pub fn is_disabled(&self, id: &str) -> bool {
+        self.disabled.iter().any(|d| {
+            id == d
+                || id
+                    .strip_prefix(d.as_str())
+                    .and_then(|r| r.strip_prefix("_log"))
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+    }
+}
+
 /// `base` plus the discovered sources it does not define itself (a source of the user's with
-/// the same id wins), each added to the inputs of every sink. Returns the ids added.
-pub fn merge(base: &Config, d: &Discovered) -> (Config, Vec<String>) {
+/// the same id wins) and the operator did not disable, each added to the inputs of every sink.
+/// Returns the ids added.
+pub fn merge(base: &Config, d: &Discovered, o: &Overrides) -> (Config, Vec<String>) {
     let mut config = base.clone();
     let mut added = Vec::new();
     for s in &d.sources {
-        if config.sources.iter().any(|x| x.id == s.id) {
+        if config.sources.iter().any(|x| x.id == s.id) || o.is_disabled(&s.id) {
             continue;
         }
         added.push(s.id.clone());
@@ -91,4 +152,20 @@ pub fn merge(base: &Config, d: &Discovered) -> (Config, Vec<String>) {
         }
     }
     (config, added)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disabling_a_service_disables_its_logs_only() {
+        let mut o = Overrides::default();
+        o.disabled.insert("auto_redis_127_0_0_1_6380".into());
+        assert!(o.is_disabled("auto_redis_127_0_0_1_6380"));
+        assert!(o.is_disabled("auto_redis_127_0_0_1_6380_log2"));
+        assert!(!o.is_disabled("auto_redis_127_0_0_1_63800"));
+        assert!(!o.is_disabled("auto_redis_127_0_0_1_6380_logx"));
+        assert!(!o.is_disabled("auto_redis_127_0_0_1_6379"));
+    }
 }

@@ -1,5 +1,6 @@
 //! Command-line interface: one module per subcommand.
 
+mod autoconfig_cmd;
 mod check;
 mod config_cmd;
 mod diagnose;
@@ -82,6 +83,13 @@ pub enum Command {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
+    },
+    /// Choose what auto-configuration collects: `disable` a discovered service (kept across
+    /// re-discovery), `apply` it again, `list` the disabled ones.
+    Autoconfig {
+        /// What to do.
+        #[command(subcommand)]
+        action: autoconfig_cmd::Action,
     },
     /// The configuration auto-configuration would run: yours plus a source per discovered
     /// service and log file (secrets masked), and what it adds.
@@ -177,6 +185,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         Command::Diagnose { json } => diagnose::main(&g, json),
         Command::Discover { json } => discover::main(json),
         Command::Preview { json } => preview::main(&g, json),
+        Command::Autoconfig { action } => autoconfig_cmd::main(&g, action),
         Command::Config { action } => match action {
             ConfigAction::Validate { file } => config_cmd::validate(&g, file),
             ConfigAction::Show { json } => config_cmd::show(&g, json),

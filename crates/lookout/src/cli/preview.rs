@@ -22,7 +22,15 @@ pub fn main(g: &super::Global, json: bool) -> anyhow::Result<ExitCode> {
     };
     let discovered = started.elapsed();
     let t = std::time::Instant::now();
-    let (merged, added) = merge(&config, &d);
+    let dir = super::data_dir(g);
+    let overrides = match crate::autoconf::Overrides::load(&dir) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let (merged, added) = merge(&config, &d, &overrides);
     let yaml = lookout_config::to_yaml(&merged);
     let took = t.elapsed();
     if json {

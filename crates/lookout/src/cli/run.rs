@@ -154,7 +154,8 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
                         continue;
                     }
                 };
-                let merged = if autoconfig.enabled { crate::autoconf::merge(&new, &discovered).0 } else { new.clone() };
+                let overrides = crate::autoconf::Overrides::load(&data_dir).unwrap_or_default();
+                let merged = if autoconfig.enabled { crate::autoconf::merge(&new, &discovered, &overrides).0 } else { new.clone() };
                 match apply(merged, "SIGHUP", &current, topology, &registry, &routes, &data_dir, &state).await {
                     (t, Some(applied)) => { topology = t; current = applied; base = new; }
                     (t, None) => { topology = t; }
@@ -166,7 +167,11 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
                     Ok(Err(e)) => { tracing::error!("autoconfig: {e}"); continue; }
                     Err(e) => { tracing::error!("autoconfig: discovery failed: {e}"); continue; }
                 };
-                let ids = d.ids();
+                let overrides = match crate::autoconf::Overrides::load(&data_dir) {
+                    Ok(o) => o,
+                    Err(e) => { tracing::warn!("autoconfig: {e}; ignoring the overrides"); Default::default() }
+                };
+                let ids: Vec<String> = d.ids().into_iter().filter(|id| !overrides.is_disabled(id)).collect();
                 if ids == auto_ids {
                     discovered = d;
                     continue;
@@ -180,9 +185,13 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
                     }
                 }
                 for id in auto_ids.iter().filter(|id| !ids.contains(id)) {
-                    tracing::info!("autoconfig: source {id} is gone from the host; removing it");
+                    if overrides.is_disabled(id) {
+                        tracing::info!("autoconfig: source {id} disabled by the operator; removing it");
+                    } else {
+                        tracing::info!("autoconfig: source {id} is gone from the host; removing it");
+                    }
                 }
-                let (merged, _) = crate::autoconf::merge(&base, &d);
+                let (merged, _) = crate::autoconf::merge(&base, &d, &overrides);
                 match apply(merged, "autoconfig", &current, topology, &registry, &routes, &data_dir, &state).await {
                     (t, Some(applied)) => { topology = t; current = applied; auto_ids = ids; }
                     (t, None) => { topology = t; }
