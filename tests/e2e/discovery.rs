@@ -377,3 +377,65 @@ fn continuous_autoconfig_adds_a_service_that_starts_and_removes_it_when_it_stops
         .unwrap_or_else(|| panic!("{log}"));
     assert!(added < removed, "{log}");
 }
+
+#[test]
+fn a_server_process_starting_or_exiting_triggers_a_scan_before_the_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.jsonl");
+    // a 10-minute interval: only the process watch can notice the change in time
+    let cfg = format!(
+        "autoconfig: {{enabled: true, interval: 10m}}\nsources:\n  host: {{type: host_metrics, interval: 10s}}\nsinks:\n  out: {{type: file, inputs: [host], path: {}}}\n",
+        out.display()
+    );
+    let mut agent = Agent::start(Some(&cfg), &[]);
+    agent.wait_ready();
+    wait_for(Duration::from_secs(30), || {
+        has_component(&agent, "auto_redis_127_0_0_1_6379").then_some(())
+    })
+    .unwrap_or_else(|| panic!("first scan missing; stderr:\n{}", agent.stderr()));
+    let rp = free_port();
+    let rdir = dir.path().join("r");
+    std::fs::create_dir_all(&rdir).unwrap();
+    let rconf = rdir.join("redis.conf");
+    std::fs::write(
+        &rconf,
+        format!(
+            "port {rp}\nbind 127.0.0.1\nsave \"\"\nappendonly no\ndir {}\n",
+            rdir.display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new("redis-server")
+        .arg(&rconf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let r2 = Server {
+        child,
+        name: "redis-server",
+    };
+    let id = format!("auto_redis_127_0_0_1_{rp}");
+    let t = std::time::Instant::now();
+    wait_for(Duration::from_secs(20), || {
+        has_component(&agent, &id).then_some(())
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "{id} not added by the process watch; stderr:\n{}",
+            agent.stderr()
+        )
+    });
+    eprintln!("service added {:?} after it started", t.elapsed());
+    drop(r2);
+    wait_for(Duration::from_secs(20), || {
+        (!has_component(&agent, &id)).then_some(())
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "{id} not removed by the process watch; stderr:\n{}",
+            agent.stderr()
+        )
+    });
+    assert_eq!(agent.stop(), 0);
+}

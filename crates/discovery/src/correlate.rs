@@ -129,6 +129,14 @@ impl Kind {
     }
 }
 
+/// Whether a process name (`comm`) is one of the server binaries discovery knows: a cheap test
+/// for watching process starts and exits between scans.
+pub fn is_service_binary(comm: &str) -> bool {
+    Kind::ALL
+        .iter()
+        .any(|k| k.binaries().contains(&comm.trim_end()))
+}
+
 /// One service instance found on the host.
 #[derive(Debug, Clone, Serialize)]
 pub struct Service {

@@ -73,6 +73,49 @@ pub fn discover() -> Result<Discovered, String> {
     })
 }
 
+/// Watches process starts and exits between scans, cheaply: lists /proc and reads `comm` only
+/// for pids it has not seen. Says whether a server binary discovery knows started or exited.
+#[derive(Debug, Default)]
+pub struct ProcessWatch {
+    /// pid -> whether it is a service binary.
+    known: std::collections::HashMap<u32, bool>,
+    primed: bool,
+}
+
+impl ProcessWatch {
+    /// Updates the view; true when a service process appeared or went away since the last call
+    /// (never on the first call).
+    pub fn changed(&mut self) -> bool {
+        let Ok(rd) = std::fs::read_dir("/proc") else {
+            return false;
+        };
+        let mut seen = std::collections::HashSet::with_capacity(self.known.len() + 16);
+        let mut changed = false;
+        for e in rd.flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            seen.insert(pid);
+            if let std::collections::hash_map::Entry::Vacant(v) = self.known.entry(pid) {
+                let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+                let service = lookout_discovery::correlate::is_service_binary(&comm);
+                v.insert(service);
+                changed |= service;
+            }
+        }
+        self.known.retain(|pid, service| {
+            let keep = seen.contains(pid);
+            if !keep && *service {
+                changed = true;
+            }
+            keep
+        });
+        let first = !self.primed;
+        self.primed = true;
+        changed && !first
+    }
+}
+
 /// The operator's choices that survive re-discovery, kept in `<data_dir>/autoconfig.json`
 /// (owner-only): services that must not be collected.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -136,6 +136,10 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
             .max(std::time::Duration::from_millis(200)),
     );
     auto_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // between scans, a started or exited server process triggers one at once
+    let mut watch_tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    watch_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut watch = crate::autoconf::ProcessWatch::default();
     let mut discovered = crate::autoconf::Discovered::default();
     let mut auto_ids: Vec<String> = Vec::new();
     loop {
@@ -159,6 +163,23 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
                 match apply(merged, "SIGHUP", &current, topology, &registry, &routes, &data_dir, &state).await {
                     (t, Some(applied)) => { topology = t; current = applied; base = new; }
                     (t, None) => { topology = t; }
+                }
+            }
+            _ = watch_tick.tick(), if autoconfig.enabled => {
+                let changed = tokio::task::spawn_blocking(move || {
+                    let c = watch.changed();
+                    (watch, c)
+                })
+                .await;
+                match changed {
+                    Ok((w, c)) => {
+                        watch = w;
+                        if c {
+                            tracing::debug!("autoconfig: a server process started or exited; scanning now");
+                            auto_tick.reset_immediately();
+                        }
+                    }
+                    Err(_) => watch = crate::autoconf::ProcessWatch::default(),
                 }
             }
             _ = auto_tick.tick(), if autoconfig.enabled => {
