@@ -21,12 +21,25 @@ pub struct FileSink {
     file: Option<File>,
 }
 
+/// Opens for appending. A file whose last line is torn (the agent was killed in the middle of a
+/// write) gets a newline first, so the torn line stays alone and the next line is whole JSON.
 fn open(path: &PathBuf) -> std::io::Result<File> {
-    OpenOptions::new()
+    use std::io::Write;
+    use std::os::unix::fs::FileExt;
+    let mut f = OpenOptions::new()
         .create(true)
         .append(true)
+        .read(true)
         .mode(0o600)
-        .open(path)
+        .open(path)?;
+    let len = f.metadata()?.len();
+    if len > 0 {
+        let mut last = [0u8; 1];
+        if f.read_at(&mut last, len - 1)? == 1 && last[0] != b'\n' {
+            f.write_all(b"\n")?;
+        }
+    }
+    Ok(f)
 }
 
 impl FileSink {
@@ -117,6 +130,25 @@ impl Sink for FileSink {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod torn_tests {
+    #![allow(clippy::unwrap_used)]
+
+    #[test]
+    fn a_torn_last_line_is_closed_before_appending() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("out.jsonl");
+        std::fs::write(&p, "{\"a\":1}\n{\"b\":").unwrap();
+        let mut f = super::open(&p).unwrap();
+        std::io::Write::write_all(&mut f, b"{\"c\":3}\n").unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(text, "{\"a\":1}\n{\"b\":\n{\"c\":3}\n");
+        // a whole file is left as is
+        drop(super::open(&p).unwrap());
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), text);
     }
 }
 
