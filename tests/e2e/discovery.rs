@@ -7,6 +7,35 @@ use crate::support::*;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+/// A Redis started from its own config file (port `port`, log file in `dir`), listening.
+fn redis_with_config(dir: &std::path::Path, port: u16) -> (Server, std::path::PathBuf) {
+    let conf = dir.join("redis.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "port {port}\nbind 127.0.0.1\nsave \"\"\nappendonly no\ndir {}\nlogfile {}/redis2.log\n",
+            dir.display(),
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new("redis-server")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server {
+        child,
+        name: "redis-server",
+    };
+    wait_for(Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    })
+    .expect("redis-server listens");
+    (server, conf)
+}
+
 fn discover() -> serde_json::Value {
     let (code, stdout, stderr) = lookout(&["discover", "--json"]);
     assert_eq!(code, 0, "{stderr}");
@@ -46,30 +75,7 @@ fn discover_finds_the_five_services_and_a_second_redis_and_ignores_decoys() {
     let _n = nginx(&ndir, np);
     let _a = apache(&adir, ap);
     // a second Redis with its own config file on a non-standard port
-    let rconf = rdir.join("redis.conf");
-    std::fs::write(
-        &rconf,
-        format!(
-            "port {rp}\nbind 127.0.0.1\nsave \"\"\nappendonly no\ndir {}\nlogfile {}/redis2.log\n",
-            rdir.display(),
-            rdir.display()
-        ),
-    )
-    .unwrap();
-    let child = Command::new("redis-server")
-        .arg(&rconf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _r2 = Server {
-        child,
-        name: "redis-server",
-    };
-    wait_for(Duration::from_secs(10), || {
-        std::net::TcpStream::connect(("127.0.0.1", rp)).ok()
-    })
-    .expect("second redis");
+    let (_r2, rconf) = redis_with_config(&rdir, rp);
     // decoys: a program named mysqld that listens nowhere, and a plain listener on MySQL's port
     let fake = dir.path().join("mysqld");
     std::fs::copy("/bin/sleep", &fake).unwrap();
@@ -305,25 +311,7 @@ fn continuous_autoconfig_adds_a_service_that_starts_and_removes_it_when_it_stops
     let rp = free_port();
     let rdir = dir.path().join("r");
     std::fs::create_dir_all(&rdir).unwrap();
-    let rconf = rdir.join("redis.conf");
-    std::fs::write(
-        &rconf,
-        format!(
-            "port {rp}\nbind 127.0.0.1\nsave \"\"\nappendonly no\ndir {}\n",
-            rdir.display()
-        ),
-    )
-    .unwrap();
-    let child = Command::new("redis-server")
-        .arg(&rconf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let r2 = Server {
-        child,
-        name: "redis-server",
-    };
+    let (r2, _) = redis_with_config(&rdir, rp);
     let id = format!("auto_redis_127_0_0_1_{rp}");
     wait_for(Duration::from_secs(30), || {
         has_component(&agent, &id).then_some(())
@@ -396,25 +384,7 @@ fn a_server_process_starting_or_exiting_triggers_a_scan_before_the_interval() {
     let rp = free_port();
     let rdir = dir.path().join("r");
     std::fs::create_dir_all(&rdir).unwrap();
-    let rconf = rdir.join("redis.conf");
-    std::fs::write(
-        &rconf,
-        format!(
-            "port {rp}\nbind 127.0.0.1\nsave \"\"\nappendonly no\ndir {}\n",
-            rdir.display()
-        ),
-    )
-    .unwrap();
-    let child = Command::new("redis-server")
-        .arg(&rconf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let r2 = Server {
-        child,
-        name: "redis-server",
-    };
+    let (r2, _) = redis_with_config(&rdir, rp);
     let id = format!("auto_redis_127_0_0_1_{rp}");
     let t = std::time::Instant::now();
     wait_for(Duration::from_secs(20), || {

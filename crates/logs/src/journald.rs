@@ -18,7 +18,6 @@ use lookout_model::otlp::{KeyValue, LogRecord};
 use lookout_model::Batch;
 use lookout_pipeline::{Acks, BoxFuture, ComponentStats, Source, SourceContext};
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
@@ -27,20 +26,6 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
 /// The file holding the last acknowledged cursor.
 pub const CURSOR_FILE: &str = "journald.cursor";
-
-/// Writes `bytes` to `path` atomically: a temporary file, fsync, rename, fsync of the directory.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let tmp = path.with_extension("tmp");
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    std::fs::File::open(dir)?.sync_all()
-}
 
 /// The `journald` source.
 pub struct JournaldSource {
@@ -158,7 +143,8 @@ async fn run(src: JournaldSource, cx: SourceContext) {
     save_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let save = |acked: &Option<String>, dirty: &mut bool, stats: &ComponentStats| {
         if let (true, Some(c)) = (*dirty, acked) {
-            match write_atomic(&cursor_path, c.as_bytes()) {
+            let made = cursor_path.parent().map_or(Ok(()), std::fs::create_dir_all);
+            match made.and_then(|()| lookout_tail::write_atomic(&cursor_path, c.as_bytes())) {
                 Ok(()) => *dirty = false,
                 Err(e) => stats.record_error(&format!(
                     "cannot save the journal cursor to {}: {e}",

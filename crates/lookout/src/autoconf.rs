@@ -142,24 +142,12 @@ impl Overrides {
         }
     }
 
-    /// Writes them atomically, mode 0600.
+    /// Writes them atomically, owner-only.
     pub fn save(&self, data_dir: &Path) -> Result<(), String> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
         let p = Self::path(data_dir);
-        let tmp = p.with_extension("json.tmp");
         let text = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-        f.write_all(&text)
-            .and_then(|()| f.sync_all())
-            .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-        std::fs::rename(&tmp, &p).map_err(|e| format!("cannot write {}: {e}", p.display()))
+        lookout_tail::write_atomic(&p, &text)
+            .map_err(|e| format!("cannot write {}: {e}", p.display()))
     }
 
     /// Whether a source is disabled (itself, or the service its `_logN` belongs to).

@@ -214,23 +214,34 @@ impl Checkpoints {
             entries,
         })
         .map_err(io::Error::other)?;
-        let tmp = dir.join(CHECKPOINT_TMP);
-        {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&tmp)?;
-            f.write_all(&body)?;
-            f.sync_all()?;
-        }
-        fs::rename(&tmp, dir.join(CHECKPOINT_FILE))?;
-        sync_dir(dir)
+        write_atomic(&dir.join(CHECKPOINT_FILE), &body)
     }
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
+}
+
+/// Writes `bytes` to `path` so that a crash leaves either the old or the new content: a
+/// temporary file beside it (`<name>.tmp`, owner-only), fsync, rename over `path`, fsync of the
+/// directory. Used for every small state file (checkpoints, journal cursors, overrides).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path)?;
+    sync_dir(dir)
 }
 
 #[cfg(test)]

@@ -89,8 +89,8 @@ mod glob;
 mod tailer;
 
 pub use checkpoint::{
-    unix_ms, Checkpoint, Checkpoints, LoadStatus, CHECKPOINT_CORRUPT, CHECKPOINT_FILE,
-    CHECKPOINT_TMP,
+    unix_ms, write_atomic, Checkpoint, Checkpoints, LoadStatus, CHECKPOINT_CORRUPT,
+    CHECKPOINT_FILE, CHECKPOINT_TMP,
 };
 pub use discovery::{Discovery, FoundFile, Scan};
 pub use glob::{Glob, GlobError};
