@@ -54,7 +54,7 @@ fn config_show_masks_secrets_and_validate_accepts_the_default() {
     let cfg = d.path().join("c.yaml");
     std::fs::write(
         &cfg,
-        "sources:\n  host: {type: host_metrics}\nsinks:\n  nr:\n    type: otlp_http\n    inputs: [host]\n    endpoint: https://user:pw-secret@otlp.nr-data.net\n    headers: {api-key: \"${env:LOOKOUT_TEST_LICENSE}\"}\n",
+        "policy: {allow_plaintext_secrets: true}\nsources:\n  host: {type: host_metrics}\nsinks:\n  nr:\n    type: otlp_http\n    inputs: [host]\n    endpoint: https://user:pw-secret@otlp.nr-data.net\n    headers: {api-key: \"${env:LOOKOUT_TEST_LICENSE}\"}\n",
     )
     .unwrap();
     let o = Command::new(bin())
@@ -69,6 +69,23 @@ fn config_show_masks_secrets_and_validate_accepts_the_default() {
         "{out}"
     );
     assert!(out.contains("api-key: \"***\""), "{out}");
+    // without the allowance, the policy refuses the password written in the URL, and the
+    // error does not repeat it
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        text.replace("policy: {allow_plaintext_secrets: true}\n", ""),
+    )
+    .unwrap();
+    let o = Command::new(bin())
+        .args(["config", "validate", "--config", cfg.to_str().unwrap()])
+        .env("LOOKOUT_TEST_LICENSE", "NRAK-very-secret-value")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("password in plain text"), "{err}");
+    assert!(!err.contains("pw-secret"), "{err}");
     let (code, out, _) = lookout(&["config", "validate"]);
     assert_eq!(code, 0);
     assert!(out.contains("<embedded default>: valid"), "{out}");
@@ -127,6 +144,8 @@ fn diagnose_reports_every_check() {
         &format!("sinks.bad.endpoint=http://127.0.0.1:{}", free_port()),
         "--set",
         "sinks.bad.headers.api-key=topsecret",
+        "--set",
+        "policy.allow_plaintext_secrets=true",
     ]);
     assert_eq!(code, 1, "an unreachable sink is a FAIL: {out}");
     assert!(out.contains("FAIL  sink bad"), "{out}");

@@ -349,6 +349,73 @@ fn continuous_autoconfig_adds_a_service_that_starts_and_removes_it_when_it_stops
         has_component(&agent, &id).then_some(())
     })
     .unwrap_or_else(|| panic!("{id} not back after apply; stderr:\n{}", agent.stderr()));
+    // the change is visible in status
+    let (code, stdout, _) = lookout(&["status", "--data-dir", data]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("autoconfig:") && stdout.contains(&id),
+        "{stdout}"
+    );
+    // preview of the agent's own config compares with what it runs: the same sources
+    // (other tests start and stop services meanwhile: the two agree within a few scans)
+    let cfg_path = agent.config_path();
+    let mut last = serde_json::Value::Null;
+    let agreed = wait_for(Duration::from_secs(20), || {
+        let (code, stdout, _) = lookout(&[
+            "preview",
+            "--json",
+            "--data-dir",
+            data,
+            "--config",
+            cfg_path.to_str().unwrap(),
+        ]);
+        let p: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_default();
+        last = p["running_diff"].clone();
+        (code == 0 && last == serde_json::json!({"added": [], "removed": []})).then_some(())
+    });
+    assert!(
+        agreed.is_some(),
+        "preview and the running agent disagree: {last}"
+    );
+    // per-service settings survive re-discovery: an attribute on everything it reports
+    let (code, stdout, stderr) = lookout(&[
+        "autoconfig",
+        "set",
+        &id,
+        "--interval",
+        "500ms",
+        "--attribute",
+        "team=cache-e2e",
+        "--data-dir",
+        data,
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("interval 500ms, team=cache-e2e"),
+        "{stdout}"
+    );
+    let port = format!("\"intValue\":\"{rp}\"");
+    let port_str = format!("\"stringValue\":\"{rp}\"");
+    wait_for(Duration::from_secs(30), || {
+        let text = std::fs::read_to_string(&out).unwrap_or_default();
+        text.lines()
+            .any(|l| {
+                l.contains("\"stringValue\":\"cache-e2e\"")
+                    && (l.contains(&port) || l.contains(&port_str))
+            })
+            .then_some(())
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "no metric of {id} carries the attribute set by the operator; stderr:\n{}",
+            agent.stderr()
+        )
+    });
+    let (code, stdout, _) = lookout(&["autoconfig", "list", "--json", "--data-dir", data]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["services"][&id]["interval"], "500ms", "{v}");
+    assert_eq!(v["services"][&id]["attributes"]["team"], "cache-e2e", "{v}");
     // ...and removed when it stops
     drop(r2);
     wait_for(Duration::from_secs(30), || {

@@ -176,7 +176,7 @@ fn redis_keyspace_and_commands_follow_the_server_and_failures_recover() {
     let mut server = Some(redis_server(dir.path(), port, "s3cret-pw"));
     let out = dir.path().join("out.jsonl");
     let cfg = format!(
-        "sources:\n  cache:\n    type: redis\n    endpoint: 127.0.0.1:{port}\n    password: ${{env:LOOKOUT_TEST_REDIS_PW}}\n    interval: 300ms\n  wrong:\n    type: redis\n    endpoint: 127.0.0.1:{port}\n    password: not-the-password\n    interval: 300ms\nsinks:\n  out: {{type: file, inputs: [cache, wrong], path: {}}}\n  prom: {{type: prometheus, inputs: [cache], path: /metrics/redis}}\n",
+        "sources:\n  cache:\n    type: redis\n    endpoint: 127.0.0.1:{port}\n    password: ${{env:LOOKOUT_TEST_REDIS_PW}}\n    interval: 300ms\n  wrong:\n    type: redis\n    endpoint: 127.0.0.1:{port}\n    password: ${{env:LOOKOUT_TEST_UNSET_PW:-not-the-password}}\n    interval: 300ms\nsinks:\n  out: {{type: file, inputs: [cache, wrong], path: {}}}\n  prom: {{type: prometheus, inputs: [cache], path: /metrics/redis}}\n",
         out.display()
     );
     std::env::set_var("LOOKOUT_TEST_REDIS_PW", "s3cret-pw");
@@ -618,7 +618,7 @@ fn diagnose_names_unreadable_logs_and_failing_integrations_with_their_fix() {
     std::fs::write(
         &cfg,
         format!(
-            "sources:\n  logs: {{type: files, include: [{}]}}\n  cache: {{type: redis, endpoint: '127.0.0.1:6379', username: lookout_nosuch, password: wrong, timeout: 2s}}\n  web: {{type: nginx, endpoint: 'http://127.0.0.1:{}/nginx_status', timeout: 1s}}\nsinks:\n  out: {{type: file, inputs: [logs, cache, web], path: {}/out.jsonl}}\n",
+            "sources:\n  logs: {{type: files, include: [{}]}}\n  cache: {{type: redis, endpoint: '127.0.0.1:6379', username: lookout_nosuch, password: \"${{env:LOOKOUT_TEST_UNSET_PW:-wrong}}\", timeout: 2s}}\n  web: {{type: nginx, endpoint: 'http://127.0.0.1:{}/nginx_status', timeout: 1s}}\nsinks:\n  out: {{type: file, inputs: [logs, cache, web], path: {}/out.jsonl}}\n",
             secret.display(),
             free_port(),
             state.display()
@@ -708,7 +708,7 @@ fn mysql_and_postgresql_follow_their_servers_and_recover_when_the_cause_is_gone(
     let out = dir.path().join("out.jsonl");
     let table = format!("lookout_e2e_{}", std::process::id());
     let cfg = format!(
-        "sources:\n  db:\n    type: mysql\n    endpoint: 127.0.0.1:3306\n    username: root\n    table_sizes: 500\n    interval: 300ms\n  monitor:\n    type: mysql\n    endpoint: 127.0.0.1:3306\n    username: {user}\n    password: pw-e2e\n    interval: 300ms\n  pg:\n    type: postgresql\n    endpoint: 127.0.0.1:5432\n    username: postgres\n    databases: [test]\n    interval: 300ms\nsinks:\n  out: {{type: file, inputs: [db, pg], path: {}}}\n  prom: {{type: prometheus, inputs: [db, pg], path: /metrics/db}}\n",
+        "sources:\n  db:\n    type: mysql\n    endpoint: 127.0.0.1:3306\n    username: root\n    table_sizes: 500\n    interval: 300ms\n  monitor:\n    type: mysql\n    endpoint: 127.0.0.1:3306\n    username: {user}\n    password: ${{env:LOOKOUT_TEST_UNSET_PW:-pw-e2e}}\n    interval: 300ms\n  pg:\n    type: postgresql\n    endpoint: 127.0.0.1:5432\n    username: postgres\n    databases: [test]\n    interval: 300ms\nsinks:\n  out: {{type: file, inputs: [db, pg], path: {}}}\n  prom: {{type: prometheus, inputs: [db, pg], path: /metrics/db}}\n",
         out.display()
     );
     let mut agent = Agent::start(Some(&cfg), &[]);
@@ -869,7 +869,7 @@ fn mysql_and_postgresql_follow_their_servers_and_recover_when_the_cause_is_gone(
     // diagnose says the same, as a warning (the rest is collected)
     let cfg_path = dir.path().join("c.yaml");
     std::fs::write(&cfg_path, format!(
-        "sources:\n  monitor:\n    type: mysql\n    endpoint: 127.0.0.1:3306\n    username: {user}\n    password: pw-e2e\nsinks:\n  out: {{type: file, inputs: [monitor], path: {}}}\n",
+        "sources:\n  monitor:\n    type: mysql\n    endpoint: 127.0.0.1:3306\n    username: {user}\n    password: ${{env:LOOKOUT_TEST_UNSET_PW:-pw-e2e}}\nsinks:\n  out: {{type: file, inputs: [monitor], path: {}}}\n",
         out.display()
     )).unwrap();
     let (_, stdout, _) = lookout(&["diagnose", "--json", "--config", cfg_path.to_str().unwrap()]);

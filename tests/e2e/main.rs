@@ -32,3 +32,4 @@ mod receive_otlp;
 mod reload;
 mod startup;
 mod statsd;
+mod store;

@@ -134,6 +134,10 @@ impl Agent {
         self.dir.path().join("lookout.yaml")
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         self.data.clone()
     }

@@ -4,7 +4,8 @@
 //! ([`node::parse`]), substitutes `${env:NAME}` references value by value ([`subst`]) and applies
 //! `--set key.path=value` overrides ([`set`]). Stage two types the tree into a [`Config`] with a
 //! serde deserializer that attaches positions to every error ([`de`]), then checks what types
-//! cannot: ids used twice, inputs naming nothing, cycles. Every problem is one [`ConfigError`]
+//! cannot: ids used twice, inputs naming nothing, cycles; then the [`policy`] (no secret in
+//! plain text, loopback listeners unless allowed). Every problem is one [`ConfigError`]
 //! naming `file:line:column` with a hint. Nothing here touches the system beyond reading the file:
 //! the pipeline crate builds components from a validated [`Config`].
 #![deny(missing_docs)]
@@ -12,6 +13,7 @@
 pub mod de;
 mod error;
 pub mod node;
+pub mod policy;
 mod schema;
 pub mod set;
 mod show;
@@ -79,11 +81,16 @@ pub fn load_str(
             Some("start with top-level keys such as `sources:` and `sinks:`"),
         ));
     }
+    // the policy reads values as written, before substitution
+    let mut raw = root.clone();
     subst::substitute(&mut root, env)?;
     for (i, s) in sets.iter().enumerate() {
         set::apply(&mut root, i, s)?;
+        set::apply(&mut raw, i, s)?;
     }
-    build(&root)
+    let config = build(&root)?;
+    policy::check(&raw, &config)?;
+    Ok(config)
 }
 
 /// The process environment, for [`load`].
@@ -668,11 +675,48 @@ fn build(root: &Node) -> Result<Config, ConfigError> {
                     SinkKind::Prometheus(c)
                 }
                 "file" => SinkKind::File(typed(&body, k)?),
+                "duckdb" => {
+                    let c: DuckdbSinkConfig = typed(&body, k)?;
+                    check_min_duration(&body, "check_interval", c.retention.check_interval, 100)?;
+                    if c.batch_max_rows == 0 {
+                        return Err(ConfigError::at(
+                            &body
+                                .get("batch_max_rows")
+                                .map(|n| n.mark.clone())
+                                .unwrap_or(body.mark.clone()),
+                            "batch_max_rows must be at least 1".to_string(),
+                            Some("the default is 100000"),
+                        ));
+                    }
+                    let known = [
+                        "otel_logs",
+                        "otel_traces",
+                        "otel_metrics_gauge",
+                        "otel_metrics_sum",
+                        "otel_metrics_histogram",
+                        "otel_metrics_exponential_histogram",
+                        "otel_metrics_summary",
+                    ];
+                    for t in c.tables.keys() {
+                        if !known.contains(&t.as_str()) {
+                            let mark = body
+                                .get("tables")
+                                .map(|n| n.mark.clone())
+                                .unwrap_or(body.mark.clone());
+                            return Err(ConfigError::at(
+                                &mark,
+                                format!("unknown table `{t}`"),
+                                Some(&format!("the tables are {}", known.join(", "))),
+                            ));
+                        }
+                    }
+                    SinkKind::Duckdb(c)
+                }
                 other => {
                     return Err(unknown_type(
                         other,
                         &body,
-                        &["otlp_http", "prometheus", "file"],
+                        &["otlp_http", "prometheus", "file", "duckdb"],
                     ))
                 }
             };

@@ -41,6 +41,9 @@ pub struct Settings {
     /// Auto-configuration: discover the host's services and collect them.
     #[serde(default)]
     pub autoconfig: AutoconfigConfig,
+    /// What validation refuses unless allowed (see [`crate::policy`]).
+    #[serde(default)]
+    pub policy: PolicyConfig,
     /// Sources (handled separately; present here so unknown-key hints name it).
     #[serde(default, skip_serializing)]
     pub sources: Option<serde::de::IgnoredAny>,
@@ -79,6 +82,23 @@ impl Default for AutoconfigConfig {
             interval: default_autoconfig_interval(),
         }
     }
+}
+
+/// `policy:` the operator's exceptions to the validation policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Accept secrets (passwords, tokens, API keys) written in the config or on the command
+    /// line instead of `${env:NAME}` references.
+    #[serde(default)]
+    pub allow_plaintext_secrets: bool,
+    /// Accept listeners on non-loopback addresses.
+    #[serde(default)]
+    pub allow_public_listeners: bool,
+    /// Local-only: refuse anything that opens a network socket (sinks that send, IP
+    /// listeners, the HTTP server); data stays in local sinks such as `duckdb` and `file`.
+    #[serde(default)]
+    pub local_only: bool,
 }
 
 /// The agent's HTTP server (`/health`, `/metrics`, `/status`, Prometheus sinks).
@@ -517,6 +537,8 @@ pub enum SinkKind {
     Prometheus(PrometheusConfig),
     /// `file`: OTLP/JSON lines.
     File(FileSinkConfig),
+    /// `duckdb`: the local analytics store (embedded DuckDB), queryable with SQL.
+    Duckdb(DuckdbSinkConfig),
 }
 
 impl SinkKind {
@@ -526,6 +548,7 @@ impl SinkKind {
             SinkKind::OtlpHttp(_) => "otlp_http",
             SinkKind::Prometheus(_) => "prometheus",
             SinkKind::File(_) => "file",
+            SinkKind::Duckdb(_) => "duckdb",
         }
     }
 }
@@ -832,6 +855,70 @@ pub struct FileSinkConfig {
     pub rotate_bytes: u64,
 }
 
+/// `duckdb` sink settings: where the store lives and how long it keeps data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DuckdbSinkConfig {
+    /// The database file; default `<data_dir>/store/lookout.duckdb` (created owner-only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// Retention of every table.
+    #[serde(default)]
+    pub retention: StoreRetention,
+    /// Per-table retention (`otel_logs: {max_age: 1d}`), over `retention`'s age.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tables: BTreeMap<String, TableRetention>,
+    /// Rows written in one transaction at most (batches are combined up to it).
+    #[serde(default = "default_store_batch_rows")]
+    pub batch_max_rows: usize,
+}
+
+/// Retention of the whole store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreRetention {
+    /// Rows older than this are deleted (0s keeps them for ever).
+    #[serde(default = "default_store_max_age")]
+    pub max_age: Duration,
+    /// Bytes the store may use (data and write-ahead log); the oldest rows go first. 0: no limit.
+    #[serde(default = "default_store_max_bytes")]
+    pub max_bytes: u64,
+    /// How often age retention runs.
+    #[serde(default = "default_store_check")]
+    pub check_interval: Duration,
+}
+
+/// Retention of one table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableRetention {
+    /// Rows of this table older than this are deleted.
+    pub max_age: Duration,
+}
+
+fn default_store_max_age() -> Duration {
+    Duration::from_secs(7 * 86400)
+}
+fn default_store_max_bytes() -> u64 {
+    1 << 30
+}
+fn default_store_check() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_store_batch_rows() -> usize {
+    100_000
+}
+
+impl Default for StoreRetention {
+    fn default() -> Self {
+        StoreRetention {
+            max_age: default_store_max_age(),
+            max_bytes: default_store_max_bytes(),
+            check_interval: default_store_check(),
+        }
+    }
+}
+
 fn de_opt_listen<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
     let text: Option<String> = Option::deserialize(d)?;
     match text {
@@ -1025,6 +1112,9 @@ pub struct RedisConfig {
     /// Commands reported by `redis.cmd.*` (the busiest by calls).
     #[serde(default = "default_redis_max_commands")]
     pub max_commands: usize,
+    /// Extra resource attributes on everything this source reports (`team: payments`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
 }
 
 fn default_redis_endpoint() -> String {
@@ -1046,6 +1136,7 @@ impl Default for RedisConfig {
             interval: default_interval(),
             timeout: default_integration_timeout(),
             max_commands: default_redis_max_commands(),
+            attributes: BTreeMap::new(),
         }
     }
 }
@@ -1072,6 +1163,9 @@ pub struct MysqlConfig {
     /// Limit for one collection.
     #[serde(default = "default_integration_timeout")]
     pub timeout: Duration,
+    /// Extra resource attributes on everything this source reports (`team: payments`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
 }
 
 fn default_mysql_endpoint() -> String {
@@ -1106,6 +1200,9 @@ pub struct PostgresqlConfig {
     /// Limit for one collection.
     #[serde(default = "default_integration_timeout")]
     pub timeout: Duration,
+    /// Extra resource attributes on everything this source reports (`team: payments`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
 }
 
 fn default_pg_endpoint() -> String {
@@ -1128,6 +1225,9 @@ pub struct HttpStatusConfig {
     /// Limit for one collection.
     #[serde(default = "default_integration_timeout")]
     pub timeout: Duration,
+    /// Extra resource attributes on everything this source reports (`team: payments`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
 }
 
 /// Where a log source starts the first time it sees its input (no checkpoint yet).

@@ -111,6 +111,7 @@ pub fn to_json(config: &Config) -> Value {
             SinkKind::OtlpHttp(c) => serde_json::to_value(c),
             SinkKind::Prometheus(c) => serde_json::to_value(c),
             SinkKind::File(c) => serde_json::to_value(c),
+            SinkKind::Duckdb(c) => serde_json::to_value(c),
         };
         let mut v = component(
             s.kind.type_name(),
@@ -154,6 +155,14 @@ fn scalar(v: &Value) -> String {
 }
 
 fn quote(s: &str) -> String {
+    // a literal `${` is written `$${`, so that the output reads back as the same value
+    let escaped;
+    let s = if s.contains("${") {
+        escaped = s.replace("${", "$${");
+        escaped.as_str()
+    } else {
+        s
+    };
     let plain_ok = !s.is_empty()
         && !s.starts_with(|c: char| "-?:,[]{}#&*!|>'\"%@` ".contains(c))
         && !s.ends_with(' ')

@@ -37,6 +37,10 @@ pub struct ScanOptions {
     pub root: PathBuf,
     /// Whether to list the installed packages (dpkg, rpm).
     pub packages: bool,
+    /// Read the command line, executable and container of every process, not only of the
+    /// server binaries discovery knows (the others get their name, parent and uid: what
+    /// mapping sockets needs, at a third of the system calls).
+    pub all_details: bool,
 }
 
 impl Default for ScanOptions {
@@ -44,6 +48,7 @@ impl Default for ScanOptions {
         Self {
             root: PathBuf::from("/"),
             packages: true,
+            all_details: false,
         }
     }
 }
@@ -84,7 +89,7 @@ pub fn scan(opts: &ScanOptions) -> HostScan {
     let mut buf = Vec::new();
     match sys::open_dir(&proc_dir) {
         Ok(proc) => {
-            let procs = scan_processes(proc.as_fd(), &mut buf);
+            let procs = scan_processes(proc.as_fd(), &mut buf, opts.all_details);
             let netlink = opts.root == Path::new("/");
             out.listeners = scan_listeners(&proc_dir, netlink, &mut buf, &mut out.limits);
             map_owners(proc.as_fd(), &procs, &mut out.listeners, &mut out.limits);
@@ -109,6 +114,9 @@ struct Proc {
     info: ProcessInfo,
     /// Real, effective, saved and file-system uids.
     uids: [u32; 4],
+    /// A server binary discovery knows (its details were read; its fds are searched for
+    /// Unix sockets).
+    candidate: bool,
 }
 
 /// What [`scan`] needs from `/proc/[pid]/status` (or `stat`).
@@ -120,7 +128,7 @@ struct Status {
 }
 
 /// The processes under `proc`, in pid order.
-fn scan_processes(proc: BorrowedFd<'_>, buf: &mut Vec<u8>) -> Vec<Proc> {
+fn scan_processes(proc: BorrowedFd<'_>, buf: &mut Vec<u8>, all: bool) -> Vec<Proc> {
     let mut pids = Vec::new();
     let mut dents = vec![0u8; DENTS_BUF];
     for_each_dirent(proc, &mut dents, |name| {
@@ -132,7 +140,7 @@ fn scan_processes(proc: BorrowedFd<'_>, buf: &mut Vec<u8>) -> Vec<Proc> {
     .ok();
     pids.sort_unstable();
     pids.into_iter()
-        .filter_map(|pid| read_process(proc, pid, buf))
+        .filter_map(|pid| read_process(proc, pid, buf, all))
         .collect()
 }
 
@@ -161,11 +169,40 @@ fn for_each_dirent(
     }
 }
 
-/// Reads one process; `None` for kernel threads and processes that vanished meanwhile.
-fn read_process(proc: BorrowedFd<'_>, pid: u32, buf: &mut Vec<u8>) -> Option<Proc> {
+/// Reads one process; `None` for kernel threads and processes that vanished meanwhile. Only
+/// `stat` and the directory's owner for a process that is not a server binary (unless `all`).
+fn read_process(proc: BorrowedFd<'_>, pid: u32, buf: &mut Vec<u8>, all: bool) -> Option<Proc> {
     let mut name = [0u8; 24];
     let dir = sys::open_path_at(proc, c_name(&mut name, pid, "")?).ok()?;
     let dir = dir.as_fd();
+    if !all {
+        let stat = match read_at(dir, c"stat", buf) {
+            Ok(n) => parse_stat(&buf[..n]),
+            Err(e) if vanished(&e) => return None,
+            Err(_) => None,
+        };
+        if let Some(st) = stat {
+            if pid == 2 || st.ppid == 2 || st.flags & PF_KTHREAD != 0 {
+                return None;
+            }
+            if !crate::correlate::is_service_binary(&st.comm) {
+                let uid = sys::owner(dir).ok()?;
+                return Some(Proc {
+                    info: ProcessInfo {
+                        pid,
+                        ppid: st.ppid,
+                        uid,
+                        comm: st.comm,
+                        exe: None,
+                        cmdline: Vec::new(),
+                        container: None,
+                    },
+                    uids: [uid; 4],
+                    candidate: false,
+                });
+            }
+        }
+    }
     // `status` has the name, the parent and the uids: one file rather than `stat` and `status`.
     let status = match read_at(dir, c"status", buf) {
         Ok(n) => parse_status(&buf[..n]),
@@ -204,6 +241,7 @@ fn read_process(proc: BorrowedFd<'_>, pid: u32, buf: &mut Vec<u8>) -> Option<Pro
             container,
         },
         uids: status.uids,
+        candidate: true,
     })
 }
 
@@ -860,6 +898,13 @@ impl Owners {
             .any(|uid| self.inet_left.get(uid).is_some_and(|&n| n > 0))
     }
 
+    /// Whether a TCP/UDP socket still has no owner good enough for the second pass.
+    fn inet_left_second(&self) -> bool {
+        self.slots
+            .values()
+            .any(|s| s.inet_uid.is_some() && !s.rank.done(true))
+    }
+
     fn start_second_pass(&mut self) {
         self.second_pass = true;
         self.remaining = self.slots.values().filter(|s| !s.rank.done(true)).count();
@@ -928,7 +973,11 @@ fn map_owners(
         if owners.remaining == 0 {
             break;
         }
-        walk_fds(proc, p, &mut owners, &mut denied, &mut dents);
+        // Unix sockets carry no uid: they are looked for among the server binaries only
+        // (the others' would name no service), TCP/UDP ones among every process
+        if p.candidate || owners.inet_left_second() {
+            walk_fds(proc, p, &mut owners, &mut denied, &mut dents);
+        }
     }
     for l in listeners.iter_mut() {
         if let Some(slot) = owners.slots.get(&l.inode) {
@@ -1277,6 +1326,20 @@ mod sys {
             Ok(n) => Ok(&buf[..n.min(buf.len())]),
             Err(_) => Err(io::Error::last_os_error()),
         }
+    }
+
+    /// The owner of the file `fd` (of a `/proc/[pid]` directory: the process's effective uid,
+    /// or root when it is not dumpable).
+    pub(super) fn owner(fd: BorrowedFd<'_>) -> io::Result<u32> {
+        let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+        // SAFETY: `st` is writable for one `stat`, which the kernel fills on success; `fd` is
+        // borrowed for the call.
+        let rc = unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: fstat succeeded, so `st` is initialised.
+        Ok(unsafe { st.assume_init() }.st_uid)
     }
 
     /// Reads the next entries of the directory `dir` into `buf` as `linux_dirent64` records;
@@ -2225,11 +2288,48 @@ Status: install ok installed";
     }
 
     #[test]
+    fn by_default_only_server_binaries_get_their_details_read() {
+        let tmp = fake_host();
+        let s = scan(&ScanOptions {
+            root: tmp.path().to_path_buf(),
+            packages: false,
+            all_details: false,
+        });
+        let by_pid = |pid: u32| s.processes.iter().find(|p| p.pid == pid).unwrap();
+        // the same processes as with every detail, and their uids and parents
+        let all = scan(&ScanOptions {
+            root: tmp.path().to_path_buf(),
+            packages: false,
+            all_details: true,
+        });
+        let pids = |v: &HostScan| {
+            v.processes
+                .iter()
+                .map(|p| (p.pid, p.ppid, p.comm.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(pids(&s), pids(&all));
+        assert!(by_pid(1).cmdline.is_empty() && by_pid(1).exe.is_none());
+        let pg = s.processes.iter().find(|p| p.comm == "postgres").unwrap();
+        assert!(!pg.cmdline.is_empty(), "{pg:?}");
+        // sockets are mapped to the same owners
+        let owners = |v: &HostScan| {
+            v.listeners
+                .iter()
+                .filter(|l| l.proto != Proto::Unix)
+                .map(|l| (l.inode, l.pid))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(owners(&s), owners(&all));
+    }
+
+    #[test]
     fn scans_a_fake_host() {
         let tmp = fake_host();
         let s = scan(&ScanOptions {
             root: tmp.path().to_path_buf(),
             packages: true,
+            all_details: true,
         });
         assert!(s.limits.is_empty(), "{:?}", s.limits);
         let pids: Vec<u32> = s.processes.iter().map(|p| p.pid).collect();
@@ -2302,6 +2402,7 @@ Status: install ok installed";
         let s = scan(&ScanOptions {
             root: tmp.path().to_path_buf(),
             packages: false,
+            all_details: false,
         });
         assert!(s.packages.is_empty());
         assert_eq!(s.processes.len(), 8);
@@ -2313,6 +2414,7 @@ Status: install ok installed";
         let s = scan(&ScanOptions {
             root: tmp.path().to_path_buf(),
             packages: true,
+            all_details: false,
         });
         assert!(s.processes.is_empty() && s.listeners.is_empty() && s.packages.is_empty());
         assert_eq!(s.limits.len(), 1, "{:?}", s.limits);
@@ -2333,6 +2435,7 @@ Status: install ok installed";
         let s = scan(&ScanOptions {
             root: root.to_path_buf(),
             packages: false,
+            all_details: false,
         });
         for pid in [1, 10, 15, 20, 40, 50, 70, 80] {
             let fd = root.join(format!("proc/{pid}/fd"));
@@ -2443,8 +2546,20 @@ Status: install ok installed";
                 .get(&c.id())
                 .unwrap_or_else(|| panic!("child {} not seen", c.id()));
             assert_eq!(p.comm, "sleep");
-            assert_eq!(p.cmdline, ["sleep", "30"]);
             assert_eq!(p.ppid, me);
+            // not a server binary: its details are read only on request
+            assert!(p.cmdline.is_empty() && p.exe.is_none());
+        }
+        let all = timed("scan, every detail", || {
+            scan(&ScanOptions {
+                all_details: true,
+                ..ScanOptions::default()
+            })
+        });
+        let by_pid: HashMap<u32, &ProcessInfo> = all.processes.iter().map(|p| (p.pid, p)).collect();
+        for c in &children.0 {
+            let p = by_pid.get(&c.id()).unwrap();
+            assert_eq!(p.cmdline, ["sleep", "30"]);
             assert!(p.exe.is_some());
         }
     }

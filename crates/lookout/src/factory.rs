@@ -41,24 +41,24 @@ impl Factory for AgentFactory {
             )?)),
             SourceKind::Redis(c) => Ok(Box::new(lookout_integrations::IntegrationSource::new(
                 lookout_integrations::Service::Redis(c.clone()),
-                cx.resource.clone(),
+                with_attributes(&cx.resource, &c.attributes),
             )?)),
             SourceKind::Nginx(c) => Ok(Box::new(lookout_integrations::IntegrationSource::new(
                 lookout_integrations::Service::Nginx(c.clone()),
-                cx.resource.clone(),
+                with_attributes(&cx.resource, &c.attributes),
             )?)),
             SourceKind::Apache(c) => Ok(Box::new(lookout_integrations::IntegrationSource::new(
                 lookout_integrations::Service::Apache(c.clone()),
-                cx.resource.clone(),
+                with_attributes(&cx.resource, &c.attributes),
             )?)),
             SourceKind::Mysql(c) => Ok(Box::new(lookout_integrations::IntegrationSource::new(
                 lookout_integrations::Service::Mysql(c.clone()),
-                cx.resource.clone(),
+                with_attributes(&cx.resource, &c.attributes),
             )?)),
             SourceKind::Postgresql(c) => {
                 Ok(Box::new(lookout_integrations::IntegrationSource::new(
                     lookout_integrations::Service::Postgresql(c.clone()),
-                    cx.resource.clone(),
+                    with_attributes(&cx.resource, &c.attributes),
                 )?))
             }
             SourceKind::Journald(c) => Ok(Box::new(lookout_logs::JournaldSource::new(
@@ -100,6 +100,29 @@ impl Factory for AgentFactory {
                 lookout_sinks::prometheus::PrometheusSink::new(c, &cx.routes),
             )),
             SinkKind::File(c) => Ok(Box::new(lookout_sinks::file::FileSink::new(c)?)),
+            SinkKind::Duckdb(c) => Ok(Box::new(lookout_store::DuckdbSink::new(c, &cx.data_dir)?)),
         }
     }
+}
+
+/// The host resource plus a source's own `attributes` (which win over a host attribute of the
+/// same key).
+fn with_attributes(
+    host: &std::sync::Arc<Vec<lookout_model::otlp::KeyValue>>,
+    extra: &std::collections::BTreeMap<String, String>,
+) -> std::sync::Arc<Vec<lookout_model::otlp::KeyValue>> {
+    if extra.is_empty() {
+        return host.clone();
+    }
+    let mut r: Vec<_> = host
+        .iter()
+        .filter(|kv| !extra.contains_key(&kv.key))
+        .cloned()
+        .collect();
+    r.extend(
+        extra
+            .iter()
+            .map(|(k, v)| lookout_model::attr::str(k.as_str(), v.as_str())),
+    );
+    std::sync::Arc::new(r)
 }

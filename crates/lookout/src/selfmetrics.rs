@@ -186,6 +186,7 @@ pub fn render(
         o,
         "lookout_config_reloads_total{{result=\"rejected\"}} {reloads_failed}"
     );
+    store_metrics(&mut o);
     if let Some((cpu, rss)) = own_usage() {
         let _ = writeln!(o, "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total {cpu}");
         let _ = writeln!(o, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes {rss}");
@@ -194,4 +195,65 @@ pub fn render(
     let _ = writeln!(o, "# HELP lookout_uptime_seconds Seconds since the agent started.\n# TYPE lookout_uptime_seconds gauge\nlookout_uptime_seconds {uptime_secs}");
     let _ = writeln!(o, "# HELP lookout_build_info Build information.\n# TYPE lookout_build_info gauge\nlookout_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"));
     o
+}
+
+/// The local stores' disk use and row counters.
+fn store_metrics(o: &mut String) {
+    let stores = lookout_store::open_stores();
+    if stores.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "# HELP lookout_store_disk_bytes Bytes of the local store's database file and write-ahead log on disk.\n# TYPE lookout_store_disk_bytes gauge");
+    for s in &stores {
+        let (file, _) = s.measure();
+        let _ = writeln!(
+            o,
+            "lookout_store_disk_bytes{{path=\"{}\"}} {file}",
+            esc(&s.path().display().to_string())
+        );
+    }
+    let _ = writeln!(o, "# HELP lookout_store_used_bytes Bytes the local store uses (blocks in use and the write-ahead log), what its size limit applies to.\n# TYPE lookout_store_used_bytes gauge");
+    for s in &stores {
+        let _ = writeln!(
+            o,
+            "lookout_store_used_bytes{{path=\"{}\"}} {}",
+            esc(&s.path().display().to_string()),
+            s.stats
+                .used_bytes
+                .load(std::sync::atomic::Ordering::Relaxed)
+        );
+    }
+    let _ = writeln!(o, "# HELP lookout_store_rows_written_total Rows written to the local store.\n# TYPE lookout_store_rows_written_total counter");
+    for s in &stores {
+        for (t, n) in lookout_store::schema::TABLES
+            .iter()
+            .zip(&s.stats.rows_written)
+        {
+            let _ = writeln!(
+                o,
+                "lookout_store_rows_written_total{{path=\"{}\",table=\"{}\"}} {}",
+                esc(&s.path().display().to_string()),
+                t.name,
+                n.load(std::sync::atomic::Ordering::Relaxed)
+            );
+        }
+    }
+    let _ = writeln!(o, "# HELP lookout_store_rows_deleted_total Rows deleted by retention, by reason (age, size).\n# TYPE lookout_store_rows_deleted_total counter");
+    for s in &stores {
+        let p = esc(&s.path().display().to_string());
+        let _ = writeln!(
+            o,
+            "lookout_store_rows_deleted_total{{path=\"{p}\",reason=\"age\"}} {}",
+            s.stats
+                .rows_expired
+                .load(std::sync::atomic::Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            o,
+            "lookout_store_rows_deleted_total{{path=\"{p}\",reason=\"size\"}} {}",
+            s.stats
+                .rows_evicted
+                .load(std::sync::atomic::Ordering::Relaxed)
+        );
+    }
 }

@@ -33,6 +33,9 @@ pub struct AgentState {
     pub reloads_failed: AtomicU64,
     /// The data directory.
     pub data_dir: String,
+    /// Auto-configuration's state (`null` when off): the discovered sources collected, the last
+    /// scan, the recent changes.
+    pub autoconfig: RwLock<serde_json::Value>,
 }
 
 impl AgentState {
@@ -57,6 +60,32 @@ impl AgentState {
             reloads_ok: AtomicU64::new(0),
             reloads_failed: AtomicU64::new(0),
             data_dir,
+            autoconfig: RwLock::new(serde_json::Value::Null),
+        }
+    }
+
+    /// Records an auto-configuration scan: the sources it collects and what changed (kept: the
+    /// last 20 changes).
+    pub fn autoconfig_scanned(&self, sources: &[String], changes: Vec<String>) {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        if let Ok(mut a) = self.autoconfig.write() {
+            let mut recent: Vec<serde_json::Value> =
+                a["changes"].as_array().cloned().unwrap_or_default();
+            recent.extend(
+                changes
+                    .into_iter()
+                    .map(|c| json!({"unix": now, "change": c})),
+            );
+            let skip = recent.len().saturating_sub(20);
+            *a = json!({
+                "enabled": true,
+                "last_scan_unix": now,
+                "sources": sources,
+                "changes": recent.split_off(skip),
+            });
         }
     }
 
@@ -76,7 +105,22 @@ impl AgentState {
             "reloads": {"applied": self.reloads_ok.load(Relaxed), "rejected": self.reloads_failed.load(Relaxed)},
             "process": {"cpu_seconds": usage.map(|u| u.0), "rss_bytes": usage.map(|u| u.1)},
             "pages": self.routes.paths(),
+            "autoconfig": self.autoconfig.read().map(|a| a.clone()).unwrap_or_default(),
             "components": components,
+            "stores": lookout_store::open_stores().iter().map(|s| {
+                let (file, used) = s.measure();
+                json!({
+                    "path": s.path().display().to_string(),
+                    "disk_bytes": file,
+                    "used_bytes": used,
+                    "rows_written": lookout_store::schema::TABLES.iter().zip(&s.stats.rows_written)
+                        .map(|(t, n)| (t.name.to_string(), json!(n.load(Relaxed))))
+                        .collect::<serde_json::Map<_, _>>(),
+                    "rows_expired": s.stats.rows_expired.load(Relaxed),
+                    "rows_evicted": s.stats.rows_evicted.load(Relaxed),
+                    "write_errors": s.stats.write_errors.load(Relaxed),
+                })
+            }).collect::<Vec<_>>(),
         })
     }
 

@@ -30,22 +30,6 @@ pub struct Options {
     pub repeat: u32,
 }
 
-/// CPU time (user + system) of this process so far.
-fn cpu_time() -> std::time::Duration {
-    // SAFETY: getrusage writes into the zeroed struct we own; RUSAGE_SELF is always valid.
-    #[allow(unsafe_code)]
-    let ru = unsafe {
-        let mut ru: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
-        ru
-    };
-    let tv = |t: libc::timeval| {
-        std::time::Duration::from_secs(t.tv_sec.max(0) as u64)
-            + std::time::Duration::from_micros(t.tv_usec.max(0) as u64)
-    };
-    tv(ru.ru_utime) + tv(ru.ru_stime)
-}
-
 fn service_of(g: &super::Global, o: &Options) -> Result<Service, String> {
     let from_config = || -> Result<Option<Service>, String> {
         let Ok(config) =
@@ -74,6 +58,7 @@ fn service_of(g: &super::Global, o: &Options) -> Result<Service, String> {
         endpoint: e,
         interval: lookout_config::Duration::from_secs(10),
         timeout: lookout_config::Duration::from_secs(5),
+        attributes: Default::default(),
     };
     let password = || -> Result<Option<String>, String> {
         match &o.password_env {
@@ -97,6 +82,7 @@ fn service_of(g: &super::Global, o: &Options) -> Result<Service, String> {
             table_sizes: 0,
             interval: lookout_config::Duration::from_secs(10),
             timeout: lookout_config::Duration::from_secs(10),
+            attributes: Default::default(),
         })),
         "postgresql" => Ok(Service::Postgresql(lookout_config::PostgresqlConfig {
             endpoint: o.endpoint.clone().unwrap_or_else(|| "127.0.0.1:5432".into()),
@@ -106,6 +92,7 @@ fn service_of(g: &super::Global, o: &Options) -> Result<Service, String> {
             max_tables: 20,
             interval: lookout_config::Duration::from_secs(10),
             timeout: lookout_config::Duration::from_secs(10),
+            attributes: Default::default(),
         })),
         "nginx" => Ok(Service::Nginx(http(url("http://127.0.0.1/nginx_status")?))),
         "apache" => Ok(Service::Apache(http(url("http://127.0.0.1/server-status?auto")?))),
@@ -188,7 +175,7 @@ pub fn main(g: &super::Global, o: Options) -> anyhow::Result<ExitCode> {
     let first = std::time::Instant::now();
     let mut result = rt.block_on(integration.collect(&mut state));
     let first_took = first.elapsed();
-    let (cpu0, started) = (cpu_time(), std::time::Instant::now());
+    let (cpu0, started) = (super::cpu_time(), std::time::Instant::now());
     for _ in 1..o.repeat {
         if result.is_err() {
             break;
@@ -199,7 +186,7 @@ pub fn main(g: &super::Global, o: Options) -> anyhow::Result<ExitCode> {
     let (took, cpu) = if o.repeat > 1 {
         (
             started.elapsed() / runs,
-            (cpu_time().saturating_sub(cpu0)) / runs,
+            (super::cpu_time().saturating_sub(cpu0)) / runs,
         )
     } else {
         (first_took, std::time::Duration::ZERO)

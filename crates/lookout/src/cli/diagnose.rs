@@ -354,7 +354,7 @@ fn log_file_checks(config: &Config, checks: &mut Vec<Check>) {
     }
 }
 
-fn sink_checks(config: &Config, checks: &mut Vec<Check>) {
+fn sink_checks(config: &Config, data_dir: &Path, checks: &mut Vec<Check>) {
     for s in &config.sinks {
         let name = format!("sink {}", s.id);
         match &s.kind {
@@ -412,6 +412,35 @@ fn sink_checks(config: &Config, checks: &mut Vec<Check>) {
                         &name,
                         Level::Fail,
                         format!("cannot write in {}", dir.display()),
+                        Some("create the directory or choose another path"),
+                    ));
+                }
+            }
+            SinkKind::Duckdb(c) => {
+                let path = lookout_store::sink::store_path(c, data_dir);
+                let dir = path
+                    .ancestors()
+                    .skip(1)
+                    .find(|p| p.exists())
+                    .unwrap_or(Path::new("."));
+                let size = lookout_store::db::file_bytes(&path);
+                if writable(dir) {
+                    checks.push(check(
+                        &name,
+                        Level::Pass,
+                        format!(
+                            "store {} ({} MiB of {} MiB allowed)",
+                            path.display(),
+                            size >> 20,
+                            c.retention.max_bytes >> 20
+                        ),
+                        None,
+                    ));
+                } else {
+                    checks.push(check(
+                        &name,
+                        Level::Fail,
+                        format!("cannot write the store in {}", dir.display()),
                         Some("create the directory or choose another path"),
                     ));
                 }
@@ -569,7 +598,7 @@ pub fn main(g: &Global, json: bool) -> anyhow::Result<ExitCode> {
     data_dir_check(&dir, &mut checks);
     if let Some(c) = &config {
         server_check(c, &dir, &mut checks);
-        sink_checks(c, &mut checks);
+        sink_checks(c, &dir, &mut checks);
         receiver_checks(c, &mut checks);
         integration_checks(c, &mut checks);
         log_file_checks(c, &mut checks);

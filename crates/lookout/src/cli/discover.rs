@@ -9,13 +9,16 @@ use std::process::ExitCode;
 /// Runs the command.
 pub fn main(json: bool) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
+    let cpu = super::cpu_time();
     let host = scan(&ScanOptions::default());
     let services = correlate(&host, std::path::Path::new("/"));
     let took = started.elapsed();
+    let cpu = super::cpu_time().saturating_sub(cpu);
     if json {
         out(&serde_json::json!({
             "threshold": THRESHOLD,
             "scan_ms": took.as_secs_f64() * 1000.0,
+            "scan_cpu_ms": cpu.as_secs_f64() * 1000.0,
             "processes": host.processes.len(),
             "listeners": host.listeners.len(),
             "services": services.iter().map(|s| {
@@ -76,10 +79,11 @@ pub fn main(json: bool) -> anyhow::Result<ExitCode> {
         out(&format!("note: {l}"))?;
     }
     out(&format!(
-        "{} service(s), {} configured (threshold {THRESHOLD}); scan {:.1} ms",
+        "{} service(s), {} configured (threshold {THRESHOLD}); scan {:.1} ms ({:.1} ms CPU)",
         services.len(),
         services.iter().filter(|s| s.configured()).count(),
-        took.as_secs_f64() * 1000.0
+        took.as_secs_f64() * 1000.0,
+        cpu.as_secs_f64() * 1000.0
     ))?;
     Ok(ExitCode::SUCCESS)
 }

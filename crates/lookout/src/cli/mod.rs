@@ -8,6 +8,7 @@ mod discover;
 mod dlq;
 mod preview;
 mod processes;
+mod query;
 mod redact_cmd;
 pub mod run;
 mod statsd_cmd;
@@ -147,6 +148,9 @@ pub enum Command {
         #[command(subcommand)]
         action: statsd_cmd::Action,
     },
+    /// Read-only SQL on the local store (a running agent's, or the file when it is stopped);
+    /// `--saved NAME` runs a saved query.
+    Query(query::Options),
     /// Print the version.
     Version {
         /// Machine-readable output.
@@ -185,6 +189,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         Command::Diagnose { json } => diagnose::main(&g, json),
         Command::Discover { json } => discover::main(json),
         Command::Preview { json } => preview::main(&g, json),
+        Command::Query(o) => query::main(&g, o),
         Command::Autoconfig { action } => autoconfig_cmd::main(&g, action),
         Command::Config { action } => match action {
             ConfigAction::Validate { file } => config_cmd::validate(&g, file),
@@ -276,4 +281,20 @@ pub fn out(line: &str) -> anyhow::Result<()> {
     let mut o = std::io::stdout().lock();
     writeln!(o, "{line}")?;
     Ok(())
+}
+
+/// CPU time (user + system) of this process so far.
+pub(crate) fn cpu_time() -> std::time::Duration {
+    // SAFETY: getrusage writes into the zeroed struct we own; RUSAGE_SELF is always valid.
+    #[allow(unsafe_code)]
+    let ru = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+        ru
+    };
+    let tv = |t: libc::timeval| {
+        std::time::Duration::from_secs(t.tv_sec.max(0) as u64)
+            + std::time::Duration::from_micros(t.tv_usec.max(0) as u64)
+    };
+    tv(ru.ru_utime) + tv(ru.ru_stime)
 }

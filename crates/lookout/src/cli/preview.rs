@@ -30,9 +30,49 @@ pub fn main(g: &super::Global, json: bool) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    let (merged, added) = merge(&config, &d, &overrides);
+    let (merged, added) = match merge(&config, &d, &overrides) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
     let yaml = lookout_config::to_yaml(&merged);
     let took = t.elapsed();
+    // against what runs now, when an agent runs on this data directory
+    let running: Option<Vec<String>> = crate::control::request(
+        &dir,
+        "GET",
+        "/v1/status",
+        None,
+        std::time::Duration::from_secs(3),
+    )
+    .ok()
+    .filter(|(code, _)| *code == 200)
+    .and_then(|(_, body)| serde_json::from_str::<serde_json::Value>(&body).ok())
+    .map(|v| {
+        v["components"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["kind"] == "source")
+            .filter_map(|c| c["id"].as_str().map(str::to_string))
+            .collect()
+    });
+    let diff = running.as_ref().map(|run| {
+        let want: Vec<&str> = merged.sources.iter().map(|s| s.id.as_str()).collect();
+        let plus: Vec<&str> = want
+            .iter()
+            .copied()
+            .filter(|id| !run.iter().any(|r| r == id))
+            .collect();
+        let minus: Vec<&str> = run
+            .iter()
+            .map(String::as_str)
+            .filter(|r| !want.contains(r))
+            .collect();
+        (plus, minus)
+    });
     if json {
         out(&serde_json::json!({
             "config": yaml,
@@ -40,6 +80,7 @@ pub fn main(g: &super::Global, json: bool) -> anyhow::Result<ExitCode> {
             "skipped": d.skipped,
             "discover_ms": discovered.as_secs_f64() * 1000.0,
             "merge_ms": took.as_secs_f64() * 1000.0,
+            "running_diff": diff.as_ref().map(|(p, m)| serde_json::json!({"added": p, "removed": m})),
         })
         .to_string())?;
     } else {
@@ -49,6 +90,20 @@ pub fn main(g: &super::Global, json: bool) -> anyhow::Result<ExitCode> {
         }
         for s in &d.skipped {
             out(&format!("# skipped: {s}"))?;
+        }
+        match &diff {
+            Some((plus, minus)) if plus.is_empty() && minus.is_empty() => {
+                out("# the running agent runs these sources already")?
+            }
+            Some((plus, minus)) => {
+                for id in plus {
+                    out(&format!("# against the running agent: + {id}"))?;
+                }
+                for id in minus {
+                    out(&format!("# against the running agent: - {id}"))?;
+                }
+            }
+            None => out("# no agent runs on this data directory: nothing to compare with")?,
         }
         out(&format!(
             "# discovery {:.1} ms (scan, render, validation), merge {:.3} ms",

@@ -100,6 +100,16 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
         None
     };
 
+    let control_task = match crate::control::bind(&data_dir) {
+        Ok(l) => Some(tokio::spawn(crate::control::serve(l, state.clone()))),
+        Err(e) => {
+            tracing::warn!(
+                "control socket unavailable ({e}): `lookout query` cannot reach this agent"
+            );
+            None
+        }
+    };
+
     let mut topology = match build(&config, &registry, &data_dir) {
         Ok(t) => t,
         Err(e) => {
@@ -142,6 +152,7 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
     let mut watch = crate::autoconf::ProcessWatch::default();
     let mut discovered = crate::autoconf::Discovered::default();
     let mut auto_ids: Vec<String> = Vec::new();
+    let mut auto_settings = std::collections::BTreeMap::new();
     loop {
         tokio::select! {
             _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
@@ -159,7 +170,17 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
                     }
                 };
                 let overrides = crate::autoconf::Overrides::load(&data_dir).unwrap_or_default();
-                let merged = if autoconfig.enabled { crate::autoconf::merge(&new, &discovered, &overrides).0 } else { new.clone() };
+                let merged = if autoconfig.enabled {
+                    match crate::autoconf::merge(&new, &discovered, &overrides) {
+                        Ok((m, _)) => m,
+                        Err(e) => {
+                            tracing::warn!("SIGHUP: {e}; applying the configuration without the discovered services");
+                            new.clone()
+                        }
+                    }
+                } else {
+                    new.clone()
+                };
                 match apply(merged, "SIGHUP", &current, topology, &registry, &routes, &data_dir, &state).await {
                     (t, Some(applied)) => { topology = t; current = applied; base = new; }
                     (t, None) => { topology = t; }
@@ -193,28 +214,45 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
                     Err(e) => { tracing::warn!("autoconfig: {e}; ignoring the overrides"); Default::default() }
                 };
                 let ids: Vec<String> = d.ids().into_iter().filter(|id| !overrides.is_disabled(id)).collect();
-                if ids == auto_ids {
+                if ids == auto_ids && overrides.services == auto_settings {
+                    state.autoconfig_scanned(&auto_ids, Vec::new());
                     discovered = d;
                     continue;
                 }
+                let mut changes = Vec::new();
                 for s in &d.services {
                     if s.configured() {
                         let id = lookout_discovery::render::source_id(&s.instance);
                         if !auto_ids.contains(&id) && ids.contains(&id) {
                             tracing::info!(service = %s.instance, confidence = s.confidence, "autoconfig: {} found ({}); adding source {id}", s.instance, s.reasons.join("; "));
+                            changes.push(format!("{} found (confidence {}): source {id} added", s.instance, s.confidence));
                         }
                     }
                 }
                 for id in auto_ids.iter().filter(|id| !ids.contains(id)) {
                     if overrides.is_disabled(id) {
                         tracing::info!("autoconfig: source {id} disabled by the operator; removing it");
+                        changes.push(format!("source {id} disabled by the operator: removed"));
                     } else {
                         tracing::info!("autoconfig: source {id} is gone from the host; removing it");
+                        changes.push(format!("source {id} gone from the host: removed"));
                     }
                 }
-                let (merged, _) = crate::autoconf::merge(&base, &d, &overrides);
+                if ids == auto_ids {
+                    tracing::info!("autoconfig: the operator's service settings changed; applying them");
+                }
+                let merged = match crate::autoconf::merge(&base, &d, &overrides) {
+                    Ok((m, _)) => m,
+                    Err(e) => { tracing::error!("autoconfig: {e}; keeping the running configuration"); discovered = d; continue; }
+                };
                 match apply(merged, "autoconfig", &current, topology, &registry, &routes, &data_dir, &state).await {
-                    (t, Some(applied)) => { topology = t; current = applied; auto_ids = ids; }
+                    (t, Some(applied)) => {
+                        topology = t;
+                        current = applied;
+                        auto_ids = ids;
+                        auto_settings = overrides.services;
+                        state.autoconfig_scanned(&auto_ids, changes);
+                    }
                     (t, None) => { topology = t; }
                 }
                 discovered = d;
@@ -232,6 +270,10 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
     if let Some(t) = server_task {
         t.abort();
     }
+    if let Some(t) = control_task {
+        t.abort();
+    }
+    let _ = std::fs::remove_file(crate::control::socket_path(&data_dir));
     let _ = std::fs::remove_file(datadir::info_path(&data_dir));
     tracing::info!("lookout stopped");
     Ok(ExitCode::SUCCESS)

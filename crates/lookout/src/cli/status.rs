@@ -110,5 +110,37 @@ pub fn main(g: &Global, json: bool) -> anyhow::Result<ExitCode> {
             out(&format!("           last error: {e}"))?;
         }
     }
+    for st in v["stores"].as_array().into_iter().flatten() {
+        out(&format!(
+            "store: {} ({:.1} MiB on disk, {} rows deleted for age, {} for size)",
+            st["path"].as_str().unwrap_or("?"),
+            st["disk_bytes"].as_u64().unwrap_or(0) as f64 / 1048576.0,
+            st["rows_expired"].as_u64().unwrap_or(0),
+            st["rows_evicted"].as_u64().unwrap_or(0),
+        ))?;
+    }
+    if v["autoconfig"]["enabled"].as_bool() == Some(true) {
+        let sources: Vec<&str> = v["autoconfig"]["sources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str())
+            .collect();
+        out(&format!(
+            "autoconfig: {} discovered source(s){}{}",
+            sources.len(),
+            if sources.is_empty() { "" } else { ": " },
+            sources.join(", ")
+        ))?;
+        for c in v["autoconfig"]["changes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .rev()
+            .take(5)
+        {
+            out(&format!("  {}", c["change"].as_str().unwrap_or("")))?;
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
