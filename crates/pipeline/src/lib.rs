@@ -22,6 +22,6 @@ pub use ack::{AckToken, Acks, Receipt};
 pub use routes::{Page, Routes};
 pub use stats::{ComponentKind, ComponentSnapshot, ComponentStats, Labeled, Registry};
 pub use topology::{
-    BoxFuture, BuildContext, BuildError, Busy, Event, Factory, Output, Processor, Shutdown, Sink,
-    SinkContext, Source, SourceContext, Topology,
+    BoxFuture, BuildContext, BuildError, Busy, Event, Factory, Output, Processor, Retry, Shutdown,
+    Sink, SinkContext, Source, SourceContext, Topology,
 };

@@ -341,6 +341,36 @@ impl SinkContext {
     pub fn capacity(&self) -> usize {
         self.capacity
     }
+
+    /// Waits a second before a failed delivery of `items` is tried again. `GiveUp` once the
+    /// shutdown grace is over (the items are counted as dropped); `Stop` when the agent stops
+    /// and the batch stays in a disk buffer for the next run.
+    pub async fn pause_before_retry(&mut self, items: u64) -> Retry {
+        let durable = self.durable();
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => Retry::Again,
+            _ = self.abort.wait() => {
+                if durable {
+                    Retry::Stop
+                } else {
+                    self.stats.dropped_items.fetch_add(items, Relaxed);
+                    Retry::GiveUp
+                }
+            }
+            _ = self.stop.wait(), if durable => Retry::Stop,
+        }
+    }
+}
+
+/// What [`SinkContext::pause_before_retry`] says to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Try the delivery again.
+    Again,
+    /// Drop the batch (counted) and go on with the next.
+    GiveUp,
+    /// Return: the agent is stopping and the batch is kept on disk.
+    Stop,
 }
 
 impl Drop for SinkContext {

@@ -6,13 +6,13 @@
 //! the batch is never half-written twice: a line is written with one `write_all` and flushed.
 
 use lookout_config::FileSinkConfig;
-use lookout_pipeline::{BoxFuture, Sink, SinkContext};
+use lookout_pipeline::{BoxFuture, Retry, Sink, SinkContext};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// The sink.
 pub struct FileSink {
@@ -113,17 +113,10 @@ impl Sink for FileSink {
                             ));
                             // reopen on the next attempt (the file may have been removed)
                             self.file = None;
-                            let durable = cx.durable();
-                            tokio::select! {
-                                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                                _ = cx.abort.wait() => {
-                                    if durable {
-                                        return; // stays queued
-                                    }
-                                    cx.stats.dropped_items.fetch_add(items, Relaxed);
-                                    break;
-                                }
-                                _ = cx.stop.wait(), if durable => return,
+                            match cx.pause_before_retry(items).await {
+                                Retry::Again => {}
+                                Retry::GiveUp => break,
+                                Retry::Stop => return, // stays queued on disk
                             }
                         }
                     }
@@ -157,6 +150,7 @@ mod torn_tests {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+    use std::time::Duration;
 
     #[test]
     fn creates_owner_only_and_rotates() {

@@ -231,13 +231,7 @@ fn main() {
         let c = Instant::now();
         let mut rows = Rows::default();
         rows.add(&batch);
-        let recs: Vec<_> = rows
-            .tables
-            .iter_mut()
-            .enumerate()
-            .filter(|(_, t)| !t.is_empty())
-            .map(|(i, t)| (i, t.finish().unwrap()))
-            .collect();
+        let recs = rows.finish().unwrap();
         convert += c.elapsed();
         store.write_blocking(recs).unwrap();
         points += n;

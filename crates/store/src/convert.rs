@@ -406,6 +406,18 @@ impl Rows {
         self.len() == 0
     }
 
+    /// The rows as record batches, `(table index, batch)` for each table that has rows, as
+    /// [`crate::Store::write_blocking`] takes them (the builders are emptied).
+    pub fn finish(&mut self) -> Result<Vec<(usize, RecordBatch)>, String> {
+        let mut out = Vec::new();
+        for (i, t) in self.tables.iter_mut().enumerate() {
+            if !t.is_empty() {
+                out.push((i, t.finish()?));
+            }
+        }
+        Ok(out)
+    }
+
     fn t(&mut self, table: &Table) -> &mut TableRows {
         let i = TABLES
             .iter()

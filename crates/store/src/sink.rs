@@ -5,11 +5,11 @@
 use crate::convert::Rows;
 use crate::db::{Retention, Store};
 use lookout_config::DuckdbSinkConfig;
-use lookout_pipeline::{BoxFuture, Sink, SinkContext};
+use lookout_pipeline::{BoxFuture, Retry, Sink, SinkContext};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// The store's path for a sink config: its `path`, or `<data_dir>/store/lookout.duckdb`.
 pub fn store_path(cfg: &DuckdbSinkConfig, data_dir: &Path) -> PathBuf {
@@ -68,23 +68,15 @@ impl Sink for DuckdbSink {
                         None => break,
                     }
                 }
-                let mut batches = Vec::new();
-                let mut broken = None;
-                for (i, t) in rows.tables.iter_mut().enumerate() {
-                    if t.is_empty() {
+                let batches = match rows.finish() {
+                    Ok(b) => b,
+                    Err(e) => {
+                        cx.stats.dropped_items.fetch_add(items, Relaxed);
+                        cx.stats.record_error(&e);
+                        cx.ack().await;
                         continue;
                     }
-                    match t.finish() {
-                        Ok(b) => batches.push((i, b)),
-                        Err(e) => broken = Some(e),
-                    }
-                }
-                if let Some(e) = broken {
-                    cx.stats.dropped_items.fetch_add(items, Relaxed);
-                    cx.stats.record_error(&e);
-                    cx.ack().await;
-                    continue;
-                }
+                };
                 loop {
                     let t = Instant::now();
                     let store = self.store.clone();
@@ -105,17 +97,10 @@ impl Sink for DuckdbSink {
                                 "cannot write to {}: {e}",
                                 self.store.path().display()
                             ));
-                            let durable = cx.durable();
-                            tokio::select! {
-                                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                                _ = cx.abort.wait() => {
-                                    if durable {
-                                        return;
-                                    }
-                                    cx.stats.dropped_items.fetch_add(items, Relaxed);
-                                    break;
-                                }
-                                _ = cx.stop.wait(), if durable => return,
+                            match cx.pause_before_retry(items).await {
+                                Retry::Again => {}
+                                Retry::GiveUp => break,
+                                Retry::Stop => return, // stays queued on disk
                             }
                         }
                     }

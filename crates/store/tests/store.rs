@@ -13,14 +13,7 @@ fn write(store: &Store, batches: &[lookout_model::Batch]) -> usize {
     for b in batches {
         rows.add(b);
     }
-    let recs: Vec<_> = rows
-        .tables
-        .iter_mut()
-        .enumerate()
-        .filter(|(_, t)| !t.is_empty())
-        .map(|(i, t)| (i, t.finish().unwrap()))
-        .collect();
-    store.write_blocking(recs).unwrap()
+    store.write_blocking(rows.finish().unwrap()).unwrap()
 }
 
 fn q(store: &Store, sql: &str) -> Vec<Vec<serde_json::Value>> {
@@ -316,4 +309,39 @@ fn the_size_limit_holds_under_sustained_writes() {
             .load(std::sync::atomic::Ordering::Relaxed)
             > 0
     );
+}
+
+#[test]
+fn a_store_from_a_newer_lookout_is_moved_aside() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("lookout.duckdb");
+    {
+        let store = Store::open(&path, no_retention()).unwrap();
+        write(&store, &[gauge("m", T0, 2)]);
+    }
+    {
+        // what a future schema version would leave behind
+        let c = lookout_store::duckdb::Connection::open(&path).unwrap();
+        c.execute_batch("UPDATE lookout_meta SET value = '99' WHERE key = 'schema_version'")
+            .unwrap();
+    }
+    let store = Store::open(&path, no_retention()).unwrap();
+    assert!(
+        store
+            .notes
+            .iter()
+            .any(|n| n.contains("schema version 99") && n.contains("moved aside")),
+        "{:?}",
+        store.notes
+    );
+    assert_eq!(
+        q(&store, "SELECT count(*) FROM otel_metrics_gauge"),
+        vec![vec![serde_json::json!(0)]]
+    );
+    let aside = std::fs::read_dir(d.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".corrupt-"))
+        .count();
+    assert_eq!(aside, 1);
 }
