@@ -89,31 +89,32 @@ pub fn check(raw: &Node, config: &Config) -> Result<(), ConfigError> {
     }
     if config.settings.policy.local_only {
         check_local_only(config).map_err(|(path, what)| {
-            let mark = path
-                .split('.')
-                .try_fold(raw, |n, k| n.get(k))
-                .map(|n| n.mark.clone());
-            let message = format!("`{path}` {what}, which `policy.local_only` forbids");
-            let hint = "remove it (or set the listener to null), or turn local_only off";
-            match mark {
-                Some(m) => ConfigError::at(&m, message, Some(hint)),
-                None => ConfigError::plain(message).with_hint(hint),
-            }
+            error_at(
+                raw,
+                &path,
+                format!("`{path}` {what}, which `policy.local_only` forbids"),
+                "remove it (or set the listener to null), or turn local_only off",
+            )
         })?;
     }
     check_listeners(config).map_err(|(path, addr)| {
-        let mark = path
-            .split('.')
-            .try_fold(raw, |n, k| n.get(k))
-            .map(|n| n.mark.clone());
-        let message = format!("`{path}` listens on {addr}, which is not a loopback address");
-        let hint = "bind 127.0.0.1 or [::1] (a local collector or a reverse proxy can reach it), \
-                    or allow it with `policy: {allow_public_listeners: true}`";
-        match mark {
-            Some(m) => ConfigError::at(&m, message, Some(hint)),
-            None => ConfigError::plain(message).with_hint(hint),
-        }
+        error_at(
+            raw,
+            &path,
+            format!("`{path}` listens on {addr}, which is not a loopback address"),
+            "bind 127.0.0.1 or [::1] (a local collector or a reverse proxy can reach it), \
+             or allow it with `policy: {allow_public_listeners: true}`",
+        )
     })
+}
+
+/// An error at the value a dotted config path names (the path alone when it was not written:
+/// a default).
+fn error_at(raw: &Node, path: &str, message: String, hint: &str) -> ConfigError {
+    match path.split('.').try_fold(raw, |n, k| n.get(k)) {
+        Some(n) => ConfigError::at(&n.mark, message, Some(hint)),
+        None => ConfigError::plain(message).with_hint(hint),
+    }
 }
 
 fn check_secrets(node: &Node, path: &str) -> Result<(), ConfigError> {

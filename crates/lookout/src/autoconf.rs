@@ -185,8 +185,9 @@ impl Overrides {
         }
     }
 
-    /// Writes them atomically, owner-only.
+    /// Writes them atomically, owner-only (creating the data directory).
     pub fn save(&self, data_dir: &Path) -> Result<(), String> {
+        crate::datadir::ensure(data_dir).map_err(|e| e.to_string())?;
         let p = Self::path(data_dir);
         let text = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
         lookout_tail::write_atomic(&p, &text)

@@ -134,6 +134,38 @@ fn hex(id: &[u8]) -> String {
     s
 }
 
+/// `fn name(&mut self, v: T) -> &mut Self` appending one value to the next column, which
+/// must be of the given variant.
+macro_rules! scalar_pushes {
+    ($($name:ident($v:ident: $t:ty) => $variant:ident, $what:literal, $conv:expr;)*) => {$(
+        fn $name(&mut self, $v: $t) -> &mut Self {
+            match self.col() {
+                Some(Col::$variant(b)) => b.append_value($conv),
+                _ => self.wrong($what),
+            }
+            self
+        }
+    )*};
+}
+
+/// `fn name(&mut self, v: impl Iterator<Item = T>) -> &mut Self` appending one list.
+macro_rules! list_pushes {
+    ($($name:ident($x:ident: $t:ty) => $variant:ident, $what:literal, $conv:expr;)*) => {$(
+        fn $name(&mut self, v: impl Iterator<Item = $t>) -> &mut Self {
+            match self.col() {
+                Some(Col::$variant(b)) => {
+                    for $x in v {
+                        b.values().append_value($conv);
+                    }
+                    b.append(true);
+                }
+                _ => self.wrong($what),
+            }
+            self
+        }
+    )*};
+}
+
 /// The rows of one table being built.
 pub struct TableRows {
     /// The table.
@@ -185,26 +217,20 @@ impl TableRows {
         }
     }
 
-    fn time_ns(&mut self, t: u64) -> &mut Self {
-        match self.col() {
-            Some(Col::TimeNs(b)) => b.append_value(ns(t)),
-            _ => self.wrong("a timestamp"),
-        }
-        self
+    scalar_pushes! {
+        time_ns(t: u64) => TimeNs, "a timestamp", ns(t);
+        time_s(t: u64) => TimeS, "a timestamp in seconds", ns(t / 1_000_000_000);
+        str(v: &str) => Str, "a string", v;
+        u8(v: u8) => U8, "a u8", v;
+        u32(v: u32) => U32, "a u32", v;
+        u64(v: u64) => U64, "a u64", v;
+        i32(v: i32) => I32, "an i32", v;
+        f64(v: f64) => F64, "a float", v;
+        bool(v: bool) => Bool, "a bool", v;
     }
-    fn time_s(&mut self, t: u64) -> &mut Self {
-        match self.col() {
-            Some(Col::TimeS(b)) => b.append_value(ns(t / 1_000_000_000)),
-            _ => self.wrong("a timestamp in seconds"),
-        }
-        self
-    }
-    fn str(&mut self, v: &str) -> &mut Self {
-        match self.col() {
-            Some(Col::Str(b)) => b.append_value(v),
-            _ => self.wrong("a string"),
-        }
-        self
+    list_pushes! {
+        list_f64(x: f64) => ListF64, "a list of floats", x;
+        list_time(x: u64) => ListTimeNs, "a list of timestamps", ns(x);
     }
     fn map(&mut self, attrs: &[KeyValue]) -> &mut Self {
         let i = self.cursor;
@@ -215,48 +241,6 @@ impl TableRows {
         }
         self
     }
-    fn u8(&mut self, v: u8) -> &mut Self {
-        match self.col() {
-            Some(Col::U8(b)) => b.append_value(v),
-            _ => self.wrong("a u8"),
-        }
-        self
-    }
-    fn u32(&mut self, v: u32) -> &mut Self {
-        match self.col() {
-            Some(Col::U32(b)) => b.append_value(v),
-            _ => self.wrong("a u32"),
-        }
-        self
-    }
-    fn u64(&mut self, v: u64) -> &mut Self {
-        match self.col() {
-            Some(Col::U64(b)) => b.append_value(v),
-            _ => self.wrong("a u64"),
-        }
-        self
-    }
-    fn i32(&mut self, v: i32) -> &mut Self {
-        match self.col() {
-            Some(Col::I32(b)) => b.append_value(v),
-            _ => self.wrong("an i32"),
-        }
-        self
-    }
-    fn f64(&mut self, v: f64) -> &mut Self {
-        match self.col() {
-            Some(Col::F64(b)) => b.append_value(v),
-            _ => self.wrong("a float"),
-        }
-        self
-    }
-    fn bool(&mut self, v: bool) -> &mut Self {
-        match self.col() {
-            Some(Col::Bool(b)) => b.append_value(v),
-            _ => self.wrong("a bool"),
-        }
-        self
-    }
     fn list_u64(&mut self, v: &[u64]) -> &mut Self {
         match self.col() {
             Some(Col::ListU64(b)) => {
@@ -264,30 +248,6 @@ impl TableRows {
                 b.append(true);
             }
             _ => self.wrong("a list of u64"),
-        }
-        self
-    }
-    fn list_f64(&mut self, v: impl Iterator<Item = f64>) -> &mut Self {
-        match self.col() {
-            Some(Col::ListF64(b)) => {
-                for x in v {
-                    b.values().append_value(x);
-                }
-                b.append(true);
-            }
-            _ => self.wrong("a list of floats"),
-        }
-        self
-    }
-    fn list_time(&mut self, v: impl Iterator<Item = u64>) -> &mut Self {
-        match self.col() {
-            Some(Col::ListTimeNs(b)) => {
-                for x in v {
-                    b.values().append_value(ns(x));
-                }
-                b.append(true);
-            }
-            _ => self.wrong("a list of timestamps"),
         }
         self
     }

@@ -331,7 +331,6 @@ impl Store {
             stats,
             notes,
         });
-        store.measure();
         r.insert(key, Arc::downgrade(&store));
         Ok(store)
     }
@@ -382,31 +381,14 @@ impl Store {
             .map_err(|e| e.to_string())
     }
 
-    /// Updates and returns (file bytes, used bytes).
+    /// (file bytes, used bytes): the file and its WAL on disk now, and the bytes in use as
+    /// the writer measured them at its last write or retention run (no query: cheap enough
+    /// for every scrape).
     pub fn measure(&self) -> (u64, u64) {
-        let used = self
-            .connection()
-            .ok()
-            .and_then(|c| used_bytes(&c, &self.path).ok())
-            .unwrap_or(0);
         let file = file_bytes(&self.path);
         self.stats.file_bytes.store(file, Relaxed);
-        self.stats.used_bytes.store(used, Relaxed);
-        (file, used)
+        (file, self.stats.used_bytes.load(Relaxed))
     }
-}
-
-/// Bytes in use: used blocks times the block size, plus the WAL.
-pub fn used_bytes(conn: &Connection, path: &Path) -> duckdb::Result<u64> {
-    let (block, used): (i64, i64) = conn.query_row(
-        "SELECT block_size, used_blocks FROM pragma_database_size() LIMIT 1",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let wal = std::fs::metadata(wal_path(path))
-        .map(|m| m.len())
-        .unwrap_or(0);
-    Ok(u64::try_from(block.max(0) * used.max(0)).unwrap_or(0) + wal)
 }
 
 struct Writer {
@@ -421,6 +403,7 @@ struct Writer {
 
 impl Writer {
     fn run(mut self, rx: mpsc::Receiver<Job>) {
+        self.record_disk_use();
         loop {
             let wait = self.age_due_in();
             let job = match rx.recv_timeout(wait) {
@@ -468,7 +451,12 @@ impl Writer {
             self.enforce_size(incoming);
         }
         let limited = self.retention.max_bytes > 0;
-        let before = disk_state(&self.conn, &self.path).map_or(0, |d| d.used);
+        // blocks in use before the write, for the bytes a row costs (the size rule's estimate)
+        let before = if limited {
+            disk_state(&self.conn, &self.path).map_or(0, |d| d.used)
+        } else {
+            0
+        };
         let r = self.append(batches);
         if r.is_ok()
             && limited
@@ -486,17 +474,13 @@ impl Writer {
                         c.fetch_add(b.num_rows() as u64, Relaxed);
                     }
                 }
-                let after = disk_state(&self.conn, &self.path).map_or(before, |d| d.used);
+                let after = self.record_disk_use();
                 if limited && after > before {
                     // an average over the recent writes (a checkpoint makes one write look
                     // cheaper or dearer than it was)
                     let this = (after - before) as f64 / rows as f64;
                     self.bytes_per_row = 0.8 * self.bytes_per_row + 0.2 * this.min(10_000.0);
                 }
-                self.stats
-                    .used_bytes
-                    .store(used_bytes(&self.conn, &self.path).unwrap_or(after), Relaxed);
-                self.stats.file_bytes.store(file_bytes(&self.path), Relaxed);
             }
             Err(_) => {
                 self.stats.write_errors.fetch_add(1, Relaxed);
@@ -547,10 +531,16 @@ impl Writer {
             let _ = self.conn.execute_batch("CHECKPOINT;");
             tracing::debug!("store retention: {deleted} rows past their age deleted");
         }
-        self.stats
-            .used_bytes
-            .store(used_bytes(&self.conn, &self.path).unwrap_or(0), Relaxed);
+        self.record_disk_use();
+    }
+
+    /// Measures the bytes in use (blocks and WAL) and the file, for the stats; returns the
+    /// bytes of the blocks in use.
+    fn record_disk_use(&self) -> u64 {
+        let d = disk_state(&self.conn, &self.path).unwrap_or(DiskState { used: 0, wal: 0 });
+        self.stats.used_bytes.store(d.used + d.wal, Relaxed);
         self.stats.file_bytes.store(file_bytes(&self.path), Relaxed);
+        d.used
     }
 
     /// Deletes the oldest rows until a write of `incoming` bytes (compressed, as they will

@@ -156,41 +156,14 @@ pub fn run(
             interrupt.interrupt();
         }
     });
-    let result = (|| -> Result<QueryResult, String> {
-        conn.execute_batch("BEGIN TRANSACTION")
-            .map_err(|e| e.to_string())?;
-        let r = (|| {
-            let mut stmt = conn.prepare(sql).map_err(|e| e.to_string())?;
-            let mut rows = stmt.query([]).map_err(|e| e.to_string())?;
-            let mut out = Vec::new();
-            let mut truncated = false;
-            let mut ncols = 0;
-            while let Some(row) = rows.next().map_err(|e| e.to_string())? {
-                if out.len() == limit {
-                    truncated = true;
-                    break;
-                }
-                ncols = row.as_ref().column_count();
-                let mut r = Vec::with_capacity(ncols);
-                for i in 0..ncols {
-                    let v: Value = row.get(i).map_err(|e| e.to_string())?;
-                    r.push(to_json(v));
-                }
-                out.push(r);
-            }
-            drop(rows);
-            let columns: Vec<String> = stmt.column_names();
-            let _ = ncols;
-            Ok(QueryResult {
-                columns,
-                rows: out,
-                truncated,
-                elapsed_ms: 0.0,
-            })
-        })();
-        let _ = conn.execute_batch("ROLLBACK");
-        r
-    })();
+    let result = conn
+        .execute_batch("BEGIN TRANSACTION")
+        .map_err(|e| e.to_string())
+        .and_then(|()| {
+            let r = fetch(conn, sql, limit);
+            let _ = conn.execute_batch("ROLLBACK");
+            r
+        });
     let _ = done_tx.send(());
     let _ = watchdog.join();
     let mut result = result.map_err(|e| {
@@ -202,6 +175,34 @@ pub fn run(
     })?;
     result.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok(result)
+}
+
+/// The rows of one statement, at most `limit` of them.
+fn fetch(conn: &Connection, sql: &str, limit: usize) -> Result<QueryResult, String> {
+    let mut stmt = conn.prepare(sql).map_err(|e| e.to_string())?;
+    let mut rows = stmt.query([]).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    let mut truncated = false;
+    while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+        if out.len() == limit {
+            truncated = true;
+            break;
+        }
+        let ncols = row.as_ref().column_count();
+        let mut r = Vec::with_capacity(ncols);
+        for i in 0..ncols {
+            let v: Value = row.get(i).map_err(|e| e.to_string())?;
+            r.push(to_json(v));
+        }
+        out.push(r);
+    }
+    drop(rows);
+    Ok(QueryResult {
+        columns: stmt.column_names(),
+        rows: out,
+        truncated,
+        elapsed_ms: 0.0,
+    })
 }
 
 /// `days` since 1970-01-01 to (year, month, day).

@@ -107,10 +107,7 @@ pub fn main(g: &super::Global, action: Action) -> anyhow::Result<ExitCode> {
             o.disabled.remove(id)
         };
         if changed {
-            if let Err(e) = crate::datadir::ensure(&dir)
-                .map_err(|e| e.to_string())
-                .and_then(|()| o.save(&dir))
-            {
+            if let Err(e) = o.save(&dir) {
                 eprintln!("error: {e}");
                 return Ok(ExitCode::FAILURE);
             }
@@ -206,10 +203,7 @@ fn set(
     } else {
         o.services.insert(id.to_string(), s.clone());
     }
-    if let Err(e) = crate::datadir::ensure(dir)
-        .map_err(|e| e.to_string())
-        .and_then(|()| o.save(dir))
-    {
+    if let Err(e) = o.save(dir) {
         eprintln!("error: {e}");
         return Ok(ExitCode::FAILURE);
     }
