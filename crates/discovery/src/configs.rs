@@ -63,6 +63,21 @@ fn under(root: &Path, path: &Path) -> PathBuf {
 }
 
 /// Reads a config file under `root`, recording it (or why it could not be read).
+/// [`read`] for a file of an include tree: `None` once it was read already (a cycle) or the
+/// includes nest deeper than 16.
+fn read_included(
+    root: &Path,
+    path: &Path,
+    c: &mut ServiceConfig,
+    seen: &mut HashSet<PathBuf>,
+    depth: usize,
+) -> Option<String> {
+    if depth > 16 || !seen.insert(path.to_path_buf()) {
+        return None;
+    }
+    read(root, path, c)
+}
+
 fn read(root: &Path, path: &Path, c: &mut ServiceConfig) -> Option<String> {
     match std::fs::read(under(root, path)) {
         Ok(b) => {
@@ -147,10 +162,7 @@ fn my_cnf(
     depth: usize,
     out: &mut Vec<(String, String)>,
 ) {
-    if depth > 16 || !seen.insert(path.to_path_buf()) {
-        return;
-    }
-    let Some(text) = read(root, path, c) else {
+    let Some(text) = read_included(root, path, c, seen, depth) else {
         return;
     };
     let mut in_server = false;
@@ -280,10 +292,7 @@ fn pg_conf(
     depth: usize,
     out: &mut Vec<(String, String)>,
 ) {
-    if depth > 16 || !seen.insert(path.to_path_buf()) {
-        return;
-    }
-    let Some(text) = read(root, path, c) else {
+    let Some(text) = read_included(root, path, c, seen, depth) else {
         return;
     };
     let dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
@@ -588,10 +597,7 @@ fn redis_conf(
     depth: usize,
     out: &mut Vec<(String, String)>,
 ) {
-    if depth > 16 || !seen.insert(path.to_path_buf()) {
-        return;
-    }
-    let Some(text) = read(root, path, c) else {
+    let Some(text) = read_included(root, path, c, seen, depth) else {
         return;
     };
     for line in text.lines() {
@@ -698,10 +704,7 @@ fn nginx_read(
     depth: usize,
     out: &mut Vec<String>,
 ) {
-    if depth > 16 || !seen.insert(path.to_path_buf()) {
-        return;
-    }
-    let Some(text) = read(root, path, c) else {
+    let Some(text) = read_included(root, path, c, seen, depth) else {
         return;
     };
     let toks = nginx_tokens(&text);
@@ -944,10 +947,7 @@ fn apache_read(
     depth: usize,
     out: &mut Vec<String>,
 ) {
-    if depth > 16 || !seen.insert(path.to_path_buf()) {
-        return;
-    }
-    let Some(text) = read(root, path, c) else {
+    let Some(text) = read_included(root, path, c, seen, depth) else {
         return;
     };
     let mut joined = String::new();
