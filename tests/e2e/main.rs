@@ -14,6 +14,9 @@
 //! - `statsd`: the StatsD/DogStatsD receiver with the `datadog` and `statsd` Python clients;
 //! - `integrations`: redis (private server with a password), nginx and Apache started by the test;
 //! - `logs`: the files source: rotation, kill -9, bad input, redaction everywhere;
+//! - `control`: the control API through the CLI commands the terminal UI mirrors; the socket
+//!   refused to another user;
+//! - `tui`: `lookout tui` driven in tmux against a running agent;
 //! - `receive_otlp`: the OTLP receiver with the OpenTelemetry Python SDK and grpcio.
 #![allow(clippy::unwrap_used)]
 
@@ -21,6 +24,7 @@ mod support;
 
 mod accuracy;
 mod cli;
+mod control;
 mod delivery;
 mod discovery;
 mod integrations;
@@ -33,3 +37,4 @@ mod reload;
 mod startup;
 mod statsd;
 mod store;
+mod tui;

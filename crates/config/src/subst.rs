@@ -1,4 +1,6 @@
-//! `${env:NAME}` and `${env:NAME:-default}` substitution in scalar values.
+//! `${env:NAME}`, `${env:NAME:-default}` and `${file:/abs/path}` substitution in scalar values.
+//! A `file:` reference reads a secret kept in an owner-only file (its content, without the
+//! final newline); a file others may read is refused.
 //!
 //! Substitution runs on the parsed tree, value by value, so an environment variable can never
 //! change the structure of the document (a value with a `:` or a newline stays one value).
@@ -54,11 +56,21 @@ pub fn expand(
         };
         let reference = &tail[..end];
         rest = &tail[end + 1..];
+        if let Some(path) = reference.strip_prefix("file:") {
+            out.push_str(&read_secret_file(path).map_err(|e| {
+                ConfigError::at(
+                    mark,
+                    format!("`${{file:{path}}}`: {e}"),
+                    Some("give an absolute path to an existing file readable by its owner only (chmod 600)"),
+                )
+            })?);
+            continue;
+        }
         let Some(spec) = reference.strip_prefix("env:") else {
             return Err(ConfigError::at(
                 mark,
                 format!("unknown substitution `${{{reference}}}`"),
-                Some("only `${env:NAME}` and `${env:NAME:-default}` are supported"),
+                Some("use `${env:NAME}`, `${env:NAME:-default}` or `${file:/path}`"),
             ));
         };
         let (name, default) = match spec.split_once(":-") {
@@ -89,6 +101,33 @@ pub fn expand(
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// The content of an owner-only secret file, without its final newline.
+fn read_secret_file(path: &str) -> Result<String, String> {
+    use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
+    let p = std::path::Path::new(path);
+    if !p.is_absolute() {
+        return Err("the path must be absolute".into());
+    }
+    let f = std::fs::File::open(p).map_err(|e| format!("cannot open: {e}"))?;
+    let meta = f.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.mode() & 0o077 != 0 {
+        return Err(format!(
+            "the file is readable by others (mode {:o})",
+            meta.mode() & 0o777
+        ));
+    }
+    let mut text = String::new();
+    f.take(64 * 1024)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    let trimmed = text.trim_end_matches(['\n', '\r']);
+    Ok(trimmed.to_string())
 }
 
 #[cfg(test)]
@@ -131,7 +170,30 @@ mod tests {
         let e = expand("${env:NOPE}", &mark(), &env).unwrap_err();
         assert!(e.message.contains("`NOPE` is not set"));
         assert!(expand("${env:HOST", &mark(), &env).is_err());
-        assert!(expand("${file:/x}", &mark(), &env).is_err());
+        assert!(expand("${file:/nonexistent}", &mark(), &env).is_err());
         assert!(expand("${env:BAD-NAME}", &mark(), &env).is_err());
+        assert!(expand("${nope:x}", &mark(), &env)
+            .unwrap_err()
+            .message
+            .contains("unknown substitution"));
+    }
+
+    #[test]
+    fn secret_files_must_be_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("key");
+        std::fs::write(&p, "s3cret\n").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let r = format!("k=${{file:{}}};", p.display());
+        assert_eq!(expand(&r, &mark(), &env).unwrap(), "k=s3cret;");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = expand(&r, &mark(), &env).unwrap_err();
+        assert!(e.message.contains("readable by others"), "{}", e.message);
+        assert!(!e.message.contains("s3cret"));
+        let e = expand("${file:relative}", &mark(), &env).unwrap_err();
+        assert!(e.message.contains("absolute"), "{}", e.message);
+        let e = expand("${file:/nonexistent/x}", &mark(), &env).unwrap_err();
+        assert!(e.message.contains("cannot open"), "{}", e.message);
     }
 }

@@ -209,7 +209,7 @@ impl Overrides {
 }
 
 /// Whether source `id` is service `service`'s source or one of its `_logN` log sources.
-fn belongs(id: &str, service: &str) -> bool {
+pub fn belongs(id: &str, service: &str) -> bool {
     id == service
         || id
             .strip_prefix(service)

@@ -116,3 +116,37 @@ pub fn lock(dir: &Path) -> anyhow::Result<File> {
         Err(fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", path.display())),
     }
 }
+
+/// Appends one event to the audit log, `<data_dir>/audit.log` (JSON lines, owner-only): what
+/// changed the agent's configuration or was refused. Never a secret value: callers pass ids
+/// and paths only. A failure to write is logged, not fatal.
+pub fn audit(dir: &Path, kind: &str, message: &str) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let line = serde_json::json!({
+        "unix": unix,
+        "kind": kind,
+        "message": message,
+        "uid": if is_root() { 0 } else { own_uid() },
+    });
+    let path = dir.join("audit.log");
+    let r = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&path)
+        .and_then(|mut f| writeln!(f, "{line}"));
+    if let Err(e) = r {
+        tracing::warn!("cannot append to {}: {e}", path.display());
+    }
+}
+
+#[allow(unsafe_code)]
+fn own_uid() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
+}

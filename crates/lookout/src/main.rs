@@ -7,7 +7,9 @@ mod cli;
 mod control;
 mod datadir;
 mod factory;
+mod hostwatch;
 mod logging;
+mod runtime_sources;
 mod selfmetrics;
 mod server;
 

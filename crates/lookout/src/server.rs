@@ -36,6 +36,30 @@ pub struct AgentState {
     /// Auto-configuration's state (`null` when off): the discovered sources collected, the last
     /// scan, the recent changes.
     pub autoconfig: RwLock<serde_json::Value>,
+    /// The host's recent figures (`/v1/host`).
+    pub host: Arc<crate::hostwatch::HostWatch>,
+    /// The configuration file the agent reads (`None`: the embedded default) and the `--set`
+    /// overrides applied to it.
+    pub config_file: Option<std::path::PathBuf>,
+    /// `--set` overrides.
+    pub config_set: Vec<String>,
+    /// The configuration running now (file, discovered and added sources together).
+    pub running: RwLock<Option<lookout_config::Config>>,
+    /// The latest discovery: when (Unix seconds) and what.
+    pub discovered: RwLock<Option<(u64, crate::autoconf::Discovered)>>,
+    /// A temporary log level and its generation (a newer change cancels an older timer).
+    pub log_level: std::sync::Mutex<(Option<lookout_api::LogLevelState>, u64)>,
+    /// Requests to the agent's main loop.
+    pub commands: std::sync::OnceLock<tokio::sync::mpsc::Sender<Command>>,
+}
+
+/// What the control API asks of the agent's main loop (which owns the running pipeline); the
+/// answer is the configuration hash running afterwards, or why nothing changed.
+pub enum Command {
+    /// Re-read the operator's choices (`autoconfig.json`, `sources.json`) and apply them.
+    Recompose(tokio::sync::oneshot::Sender<Result<String, String>>),
+    /// Re-read the configuration file and apply it (as SIGHUP does).
+    ReloadFile(tokio::sync::oneshot::Sender<Result<String, String>>),
 }
 
 impl AgentState {
@@ -61,7 +85,32 @@ impl AgentState {
             reloads_failed: AtomicU64::new(0),
             data_dir,
             autoconfig: RwLock::new(serde_json::Value::Null),
+            host: Arc::new(crate::hostwatch::HostWatch::default()),
+            config_file: None,
+            config_set: Vec::new(),
+            running: RwLock::new(None),
+            discovered: RwLock::new(None),
+            log_level: std::sync::Mutex::new((None, 0)),
+            commands: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Asks the main loop to do something and waits for its answer.
+    pub async fn command(
+        &self,
+        make: impl FnOnce(tokio::sync::oneshot::Sender<Result<String, String>>) -> Command,
+    ) -> Result<String, String> {
+        let tx = self
+            .commands
+            .get()
+            .ok_or_else(|| "the agent is starting; try again".to_string())?;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        tx.send(make(reply))
+            .await
+            .map_err(|_| "the agent is stopping".to_string())?;
+        answer
+            .await
+            .map_err(|_| "the agent is stopping".to_string())?
     }
 
     /// Records an auto-configuration scan: the sources it collects and what changed (kept: the
@@ -106,6 +155,7 @@ impl AgentState {
             "process": {"cpu_seconds": usage.map(|u| u.0), "rss_bytes": usage.map(|u| u.1)},
             "pages": self.routes.paths(),
             "autoconfig": self.autoconfig.read().map(|a| a.clone()).unwrap_or_default(),
+            "log_level": self.log_level.lock().ok().and_then(|l| l.0.clone()),
             "components": components,
             "stores": lookout_store::open_stores().iter().map(|s| {
                 let (file, used) = s.measure();

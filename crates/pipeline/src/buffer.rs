@@ -171,7 +171,7 @@ pub(crate) async fn writer(
             }
         };
         // the token (if any) settles when this iteration ends, unless the write fails
-        let Some((ev, tok)) = ev else { break };
+        let Some((ev, tok, _)) = ev else { break };
         let items = ev.item_count() as u64;
         let payload = Arc::new(ev.encode_protobuf());
         let events = u32::try_from(items).unwrap_or(u32::MAX);

@@ -15,6 +15,7 @@ pub mod ack;
 mod buffer;
 mod routes;
 pub mod stats;
+pub mod taps;
 pub mod testkit;
 mod topology;
 

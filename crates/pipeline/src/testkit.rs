@@ -38,6 +38,8 @@ pub async fn run_source(
             capacity: 1024,
         }],
         stats: stats.clone(),
+        origin: Some(Arc::from("under-test")),
+        feeds_sink: true,
     };
     let (stop_tx, shutdown) = Shutdown::new();
     let handle = tokio::spawn(source.run(SourceContext {
@@ -47,7 +49,7 @@ pub async fn run_source(
     }));
     let collector = tokio::spawn(async move {
         let mut got = Vec::new();
-        while let Some((ev, _)) = rx.recv().await {
+        while let Some((ev, _, _)) = rx.recv().await {
             got.push(ev);
         }
         got
@@ -86,7 +88,7 @@ pub async fn run_sink(
         stats
             .received_items
             .fetch_add(b.item_count() as u64, std::sync::atomic::Ordering::Relaxed);
-        if tx.send((Arc::new(b), None)).await.is_err() {
+        if tx.send((Arc::new(b), None, None)).await.is_err() {
             break;
         }
     }

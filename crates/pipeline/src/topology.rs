@@ -20,7 +20,10 @@ use tokio::task::JoinHandle;
 pub type Event = Arc<Batch>;
 
 /// What travels on a channel: the batch and, for acknowledged sources, its token.
-pub(crate) type Msg = (Event, Option<AckToken>);
+pub(crate) type Msg = (Event, Option<AckToken>, Origin);
+
+/// The id of the source a batch came from, carried through processors (for taps).
+pub(crate) type Origin = Option<Arc<str>>;
 
 /// The future a component runs as.
 pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
@@ -105,6 +108,11 @@ pub struct Busy;
 pub struct Output {
     pub(crate) targets: Vec<Target>,
     pub(crate) stats: Arc<ComponentStats>,
+    /// A source's own id (its batches' origin); `None` for a processor, which passes on the
+    /// origin of each batch it gets.
+    pub(crate) origin: Origin,
+    /// Whether a sink is among the targets: where taps look at the records.
+    pub(crate) feeds_sink: bool,
 }
 
 pub(crate) struct Target {
@@ -119,28 +127,38 @@ impl Output {
     /// Sends a batch to every consumer. A `block` consumer applies back-pressure; a
     /// `drop_newest` one whose buffer is full drops the batch (counted in its stats).
     pub async fn send(&self, batch: Batch) {
-        self.send_msg(batch, None).await
+        self.send_msg(batch, None, self.origin.clone()).await
     }
 
     /// Like [`Output::send`], with an acknowledgement token: its receipt tells the source when
     /// every consumer has settled the batch (see [`crate::ack`]). A batch with no items is
     /// settled at once.
     pub async fn send_acked(&self, batch: Batch, token: AckToken) {
-        self.send_msg(batch, Some(token)).await
+        self.send_msg(batch, Some(token), self.origin.clone()).await
     }
 
-    pub(crate) async fn send_msg(&self, batch: Batch, ack: Option<AckToken>) {
+    fn tap(&self, batch: &Batch, origin: &Origin) {
+        let taps = crate::taps::taps();
+        if self.feeds_sink && taps.any() {
+            if let Some(o) = origin {
+                taps.record(o, batch);
+            }
+        }
+    }
+
+    pub(crate) async fn send_msg(&self, batch: Batch, ack: Option<AckToken>, origin: Origin) {
         let items = batch.item_count() as u64;
         if items == 0 {
             return;
         }
+        self.tap(&batch, &origin);
         let event = Arc::new(batch);
         for t in &self.targets {
-            let msg = (event.clone(), ack.clone());
+            let msg = (event.clone(), ack.clone(), origin.clone());
             let delivered = match t.policy {
                 WhenFull::Block => match t.tx.send(msg).await {
                     Ok(()) => true,
-                    Err(mpsc::error::SendError((_, tok))) => {
+                    Err(mpsc::error::SendError((_, tok, _))) => {
                         fail(tok);
                         false
                     }
@@ -157,7 +175,7 @@ impl Output {
                         t.stats.record_full_drop(items, &t.id);
                         false
                     }
-                    Err(mpsc::error::TrySendError::Closed((_, tok))) => {
+                    Err(mpsc::error::TrySendError::Closed((_, tok, _))) => {
                         fail(tok);
                         false
                     }
@@ -206,9 +224,10 @@ impl Output {
                 }
             }
         }
+        self.tap(&batch, &self.origin);
         let event = Arc::new(batch);
         for (i, p) in permits {
-            p.send((event.clone(), None));
+            p.send((event.clone(), None, self.origin.clone()));
             let t = &self.targets[i];
             t.stats.received_items.fetch_add(items, Relaxed);
             t.stats
@@ -216,7 +235,7 @@ impl Output {
                 .store((t.capacity - t.tx.capacity()) as u64, Relaxed);
         }
         for t in self.targets.iter().filter(|t| t.policy != WhenFull::Block) {
-            match t.tx.try_send((event.clone(), None)) {
+            match t.tx.try_send((event.clone(), None, self.origin.clone())) {
                 Ok(()) => {
                     t.stats.end_drop_episode();
                     t.stats.received_items.fetch_add(items, Relaxed);
@@ -291,7 +310,7 @@ impl SinkContext {
             Input::Memory(rx) => {
                 let msg = rx.recv().await;
                 self.stats.buffer_depth.store(rx.len() as u64, Relaxed);
-                msg.map(|(ev, tok)| {
+                msg.map(|(ev, tok, _)| {
                     self.held.extend(tok);
                     ev
                 })
@@ -311,7 +330,7 @@ impl SinkContext {
             Input::Memory(rx) => {
                 let msg = rx.try_recv().ok();
                 self.stats.buffer_depth.store(rx.len() as u64, Relaxed);
-                msg.map(|(ev, tok)| {
+                msg.map(|(ev, tok, _)| {
                     self.held.extend(tok);
                     ev
                 })
@@ -560,7 +579,13 @@ impl Topology {
                 consumers.entry(i.clone()).or_default().push(cfg.id.clone());
             }
         }
-        let output_for = |id: &str, stats: Arc<ComponentStats>| Output {
+        let sink_ids: std::collections::HashSet<String> =
+            sink_rx.iter().map(|(cfg, ..)| cfg.id.clone()).collect();
+        let output_for = |id: &str, stats: Arc<ComponentStats>, origin: Origin| Output {
+            feeds_sink: consumers
+                .get(id)
+                .is_some_and(|c| c.iter().any(|c| sink_ids.contains(c))),
+            origin,
             targets: consumers
                 .get(id)
                 .into_iter()
@@ -588,7 +613,7 @@ impl Topology {
                 source.health_threshold(),
             );
             let cx = SourceContext {
-                out: output_for(&id, stats.clone()),
+                out: output_for(&id, stats.clone(), Some(Arc::from(id.as_str()))),
                 shutdown: stop.clone(),
                 stats,
             };
@@ -596,10 +621,10 @@ impl Topology {
             self.handles.push((id, tokio::spawn(source.run(cx))));
         }
         for (cfg, mut proc, mut rx, stats) in proc_rx {
-            let out = output_for(&cfg.id, stats.clone());
+            let out = output_for(&cfg.id, stats.clone(), None);
             ids.push(cfg.id.clone());
             let task = async move {
-                while let Some((ev, tok)) = rx.recv().await {
+                while let Some((ev, tok, origin)) = rx.recv().await {
                     let items = ev.item_count() as u64;
                     let batch = Arc::try_unwrap(ev).unwrap_or_else(|shared| (*shared).clone());
                     match proc.process(batch) {
@@ -610,7 +635,7 @@ impl Topology {
                                 stats.dropped_items.fetch_add(items - left, Relaxed);
                             }
                             proc.report(&stats);
-                            out.send_msg(b, tok).await
+                            out.send_msg(b, tok, origin).await
                         }
                         None => {
                             proc.report(&stats);

@@ -540,7 +540,25 @@ fn clock_check(proc_root: &Path, checks: &mut Vec<Check>) {
 }
 
 /// Entry point.
-pub fn main(g: &Global, json: bool) -> anyhow::Result<ExitCode> {
+/// The checks, as the control API's type (the terminal UI's Diagnostics screen).
+pub fn checks(g: &Global) -> Vec<lookout_api::Check> {
+    run_checks(g)
+        .into_iter()
+        .map(|c| lookout_api::Check {
+            name: c.check,
+            status: match c.status {
+                Level::Pass => "PASS",
+                Level::Warn => "WARN",
+                Level::Fail => "FAIL",
+            }
+            .to_string(),
+            detail: c.detail,
+            fix: c.fix,
+        })
+        .collect()
+}
+
+fn run_checks(g: &Global) -> Vec<Check> {
     let mut checks = Vec::new();
     let config =
         match lookout_config::load(g.config.as_deref(), &g.set, &lookout_config::process_env) {
@@ -604,7 +622,12 @@ pub fn main(g: &Global, json: bool) -> anyhow::Result<ExitCode> {
         log_file_checks(c, &mut checks);
     }
     clock_check(&proc_root, &mut checks);
+    checks
+}
 
+/// Entry point.
+pub fn main(g: &Global, json: bool) -> anyhow::Result<ExitCode> {
+    let checks = run_checks(g);
     let failed = checks.iter().any(|c| c.status == Level::Fail);
     if json {
         out(&serde_json::json!({"ok": !failed, "checks": checks}).to_string())?;

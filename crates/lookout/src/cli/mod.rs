@@ -3,6 +3,7 @@
 mod autoconfig_cmd;
 mod check;
 mod config_cmd;
+mod ctl;
 mod diagnose;
 mod discover;
 mod dlq;
@@ -13,6 +14,7 @@ mod redact_cmd;
 pub mod run;
 mod statsd_cmd;
 pub mod status;
+mod tui_cmd;
 
 use clap::{Args as ClapArgs, CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
@@ -151,6 +153,49 @@ pub enum Command {
     /// Read-only SQL on the local store (a running agent's, or the file when it is stopped);
     /// `--saved NAME` runs a saved query.
     Query(query::Options),
+    /// The terminal UI: every screen of the running agent (overview, processes, pipeline,
+    /// services, logs, config, diagnostics); with no agent and no configuration, the guided
+    /// first run.
+    Tui {
+        /// No colours (also when NO_COLOR is set).
+        #[arg(long)]
+        no_color: bool,
+    },
+    /// The host's latest figures from the running agent (CPU, memory, load, disk, network).
+    Host {
+        /// Machine-readable output (the recent samples).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every pipeline component of the running agent: counts, errors, queues, circuit breakers.
+    Pipeline {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The services discovered on this host: list, enable, disable, preview.
+    Services {
+        /// What to do (default: list).
+        #[command(subcommand)]
+        action: Option<ctl::ServicesAction>,
+    },
+    /// Log sources of the running agent: list, add, remove, pause, resume, tail.
+    Logs {
+        /// What to do (default: sources).
+        #[command(subcommand)]
+        action: Option<ctl::LogsAction>,
+    },
+    /// Change the running agent's log level for a while (`reset`: the configured one).
+    LogLevel {
+        /// error, warn, info, debug, trace, or reset.
+        level: String,
+        /// For how long.
+        #[arg(long = "for", default_value = "10m")]
+        for_: String,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the version.
     Version {
         /// Machine-readable output.
@@ -178,6 +223,31 @@ pub enum ConfigAction {
         #[arg(long)]
         json: bool,
     },
+    /// Validate FILE as the running agent's new configuration and print the diff from its
+    /// current file (nothing applied).
+    Check {
+        /// The new configuration.
+        file: PathBuf,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make FILE the running agent's configuration: validated, written over its file, applied
+    /// (the old file is put back if the new one cannot run).
+    Apply {
+        /// The new configuration.
+        file: PathBuf,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Edit the running agent's configuration in $VISUAL/$EDITOR; validated, the diff shown,
+    /// applied when confirmed.
+    Edit {
+        /// Apply without asking.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 /// Runs a parsed command line.
@@ -194,7 +264,16 @@ pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         Command::Config { action } => match action {
             ConfigAction::Validate { file } => config_cmd::validate(&g, file),
             ConfigAction::Show { json } => config_cmd::show(&g, json),
+            ConfigAction::Check { file, json } => ctl::config_change(&g, &file, false, json),
+            ConfigAction::Apply { file, json } => ctl::config_change(&g, &file, true, json),
+            ConfigAction::Edit { yes } => ctl::config_edit(&g, yes),
         },
+        Command::Tui { no_color } => tui_cmd::main(&g, no_color),
+        Command::Host { json } => ctl::host(&g, json),
+        Command::Pipeline { json } => ctl::pipeline(&g, json),
+        Command::Services { action } => ctl::services(&g, action),
+        Command::Logs { action } => ctl::logs(&g, action),
+        Command::LogLevel { level, for_, json } => ctl::log_level(&g, level, &for_, json),
         Command::Processes {
             top,
             sort,

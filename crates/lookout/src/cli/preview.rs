@@ -40,25 +40,17 @@ pub fn main(g: &super::Global, json: bool) -> anyhow::Result<ExitCode> {
     let yaml = lookout_config::to_yaml(&merged);
     let took = t.elapsed();
     // against what runs now, when an agent runs on this data directory
-    let running: Option<Vec<String>> = crate::control::request(
-        &dir,
-        "GET",
-        "/v1/status",
-        None,
-        std::time::Duration::from_secs(3),
-    )
-    .ok()
-    .filter(|(code, _)| *code == 200)
-    .and_then(|(_, body)| serde_json::from_str::<serde_json::Value>(&body).ok())
-    .map(|v| {
-        v["components"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|c| c["kind"] == "source")
-            .filter_map(|c| c["id"].as_str().map(str::to_string))
-            .collect()
-    });
+    let running: Option<Vec<String>> = lookout_api::Client::new(&dir)
+        .with_timeout(std::time::Duration::from_secs(3))
+        .get::<lookout_api::Status>(lookout_api::paths::STATUS)
+        .ok()
+        .map(|st| {
+            st.components
+                .into_iter()
+                .filter(|c| c.kind == "source")
+                .map(|c| c.id)
+                .collect()
+        });
     let diff = running.as_ref().map(|run| {
         let want: Vec<&str> = merged.sources.iter().map(|s| s.id.as_str()).collect();
         let plus: Vec<&str> = want

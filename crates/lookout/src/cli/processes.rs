@@ -27,14 +27,18 @@ pub struct Options {
 }
 
 fn from_agent(g: &Global) -> Option<(Snapshot, String)> {
+    // the control API, as the terminal UI reads it
     let dir = super::data_dir(g);
-    let info = datadir::read_info(&dir)?;
-    let (code, body) = super::status::http_get(&info.server, "/processes").ok()?;
+    let client = lookout_api::Client::new(&dir).with_timeout(Duration::from_secs(5));
+    let (code, body) = client
+        .raw("GET", lookout_api::paths::PROCESSES, None)
+        .ok()?;
     if code != 200 {
         return None;
     }
     let snap: Snapshot = serde_json::from_str(&body).ok()?;
-    Some((snap, format!("agent pid {}", info.pid)))
+    let pid = datadir::read_info(&dir).map_or(0, |i| i.pid);
+    Some((snap, format!("agent pid {pid}")))
 }
 
 fn local(top: usize, sample: Duration) -> anyhow::Result<Snapshot> {

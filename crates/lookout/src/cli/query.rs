@@ -114,35 +114,19 @@ fn via_agent(
     if !crate::control::socket_path(dir).exists() {
         return None;
     }
-    let body = serde_json::json!({
-        "sql": sql,
-        "limit": limit,
-        "timeout_ms": timeout.as_millis() as u64,
-    })
-    .to_string();
-    let (status, text) = match crate::control::request(
-        dir,
-        "POST",
-        "/v1/query",
-        Some(&body),
-        timeout + Duration::from_secs(5),
-    ) {
-        Ok(x) => x,
+    let req = lookout_api::QueryRequest {
+        sql: sql.to_string(),
+        limit,
+        timeout_ms: timeout.as_millis() as u64,
+    };
+    let client = lookout_api::Client::new(dir).with_timeout(timeout + Duration::from_secs(5));
+    match client.post::<_, QueryResult>(lookout_api::paths::QUERY, &req) {
+        Ok(r) => Some(Ok(r)),
         // a socket nobody listens on: the agent is gone
-        Err(e) if e.contains("Connection refused") || e.contains("No such file") => return None,
-        Err(e) => return Some(Err(e)),
-    };
-    let v: serde_json::Value = match serde_json::from_str(&text) {
-        Ok(v) => v,
-        Err(e) => return Some(Err(format!("a malformed answer from the agent ({e})"))),
-    };
-    if status != 200 {
-        return Some(Err(v["error"]
-            .as_str()
-            .unwrap_or("the agent refused the query")
-            .to_string()));
+        Err(lookout_api::Error::NotRunning(_)) => None,
+        Err(lookout_api::Error::Refused(_, m)) => Some(Err(m)),
+        Err(e) => Some(Err(e.to_string())),
     }
-    Some(serde_json::from_value(v).map_err(|e| format!("a malformed answer from the agent ({e})")))
 }
 
 /// On the file, read-only.

@@ -6,7 +6,7 @@
 use super::{load_config, Global};
 use crate::datadir;
 use crate::factory::AgentFactory;
-use crate::server::{self, AgentState};
+use crate::server::{self, AgentState, Command};
 use anyhow::Context;
 use lookout_config::Config;
 use lookout_pipeline::{BuildContext, Registry, Routes, Topology};
@@ -69,13 +69,19 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| lookout_config::DEFAULT_ORIGIN.to_string());
-    let state = Arc::new(AgentState::new(
+    let mut st = AgentState::new(
         registry.clone(),
         routes.clone(),
         config_hash(&config),
         origin.clone(),
         data_dir.display().to_string(),
-    ));
+    );
+    st.config_file = g.config.clone();
+    st.config_set = g.set.clone();
+    let state = Arc::new(st);
+    let (cmd_tx, mut cmd_rx) = tokio::sync::mpsc::channel::<Command>(8);
+    let _ = state.commands.set(cmd_tx);
+    let host_task = tokio::spawn(crate::hostwatch::run(state.host.clone()));
 
     let listen = config.settings.server.listen;
     let server_task = if config.settings.server.enabled {
@@ -100,16 +106,24 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
         None
     };
 
-    let control_task = match crate::control::bind(&data_dir) {
-        Ok(l) => Some(tokio::spawn(crate::control::serve(l, state.clone()))),
+    // the operator's run-time log sources (added, paused) join the file's
+    let base_config = config.clone();
+    let config = match compose(
+        &config,
+        false,
+        &crate::autoconf::Discovered::default(),
+        &crate::autoconf::Overrides::default(),
+        &crate::runtime_sources::RuntimeSources::load(&data_dir).unwrap_or_default(),
+    ) {
+        Ok((c, _)) => c,
         Err(e) => {
             tracing::warn!(
-                "control socket unavailable ({e}): `lookout query` cannot reach this agent"
+                "the added or paused log sources ({}) cannot apply, starting without them: {e}",
+                crate::runtime_sources::RuntimeSources::path(&data_dir).display()
             );
-            None
+            config
         }
     };
-
     let mut topology = match build(&config, &registry, &data_dir) {
         Ok(t) => t,
         Err(e) => {
@@ -120,6 +134,19 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
     };
     topology.start();
     routes.replace_with(topology.routes());
+    if let Ok(mut r) = state.running.write() {
+        *r = Some(config.clone());
+    }
+    // the control socket appears once the pipeline runs: a client that finds it can act
+    let control_task = match crate::control::bind(&data_dir) {
+        Ok(l) => Some(tokio::spawn(crate::control::serve(l, state.clone()))),
+        Err(e) => {
+            tracing::warn!(
+                "control socket unavailable ({e}): `lookout tui`, `lookout query` and the other agent commands cannot reach this agent"
+            );
+            None
+        }
+    };
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         config = %origin,
@@ -136,7 +163,7 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
     let mut hup = signal(SignalKind::hangup())?;
     // `base` is the configuration as written; `current` is what runs (base plus discovered
     // sources when auto-configuration is on)
-    let mut base = config.clone();
+    let mut base = base_config;
     let mut current = config;
     let autoconfig = base.settings.autoconfig.clone();
     let mut auto_tick = tokio::time::interval(
@@ -169,21 +196,46 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
                         continue;
                     }
                 };
-                let overrides = crate::autoconf::Overrides::load(&data_dir).unwrap_or_default();
-                let merged = if autoconfig.enabled {
-                    match crate::autoconf::merge(&new, &discovered, &overrides) {
-                        Ok((m, _)) => m,
-                        Err(e) => {
-                            tracing::warn!("SIGHUP: {e}; applying the configuration without the discovered services");
-                            new.clone()
-                        }
-                    }
-                } else {
-                    new.clone()
-                };
+                let merged = reload_compose(&new, autoconfig.enabled, &discovered, &data_dir, "SIGHUP");
                 match apply(merged, "SIGHUP", &current, topology, &registry, &routes, &data_dir, &state).await {
                     (t, Some(applied)) => { topology = t; current = applied; base = new; }
                     (t, None) => { topology = t; }
+                }
+            }
+            Some(cmd) = cmd_rx.recv() => {
+                let (new_base, reply, why) = match cmd {
+                    Command::ReloadFile(reply) => {
+                        match lookout_config::load(g.config.as_deref(), &g.set, &lookout_config::process_env) {
+                            Ok(c) => (c, reply, "control: configuration file"),
+                            Err(e) => {
+                                state.reloads_failed.fetch_add(1, Relaxed);
+                                let _ = reply.send(Err(format!("configuration rejected: {e}")));
+                                continue;
+                            }
+                        }
+                    }
+                    Command::Recompose(reply) => (base.clone(), reply, "control: operator's sources"),
+                };
+                let overrides = crate::autoconf::Overrides::load(&data_dir).unwrap_or_default();
+                let rt = match crate::runtime_sources::RuntimeSources::load(&data_dir) {
+                    Ok(r) => r,
+                    Err(e) => { let _ = reply.send(Err(e)); continue; }
+                };
+                let merged = match compose(&new_base, autoconfig.enabled, &discovered, &overrides, &rt) {
+                    Ok((m, ids)) => { if autoconfig.enabled { auto_ids = ids; auto_settings = overrides.services.clone(); } m }
+                    Err(e) => { let _ = reply.send(Err(e)); continue; }
+                };
+                match apply(merged, why, &current, topology, &registry, &routes, &data_dir, &state).await {
+                    (t, Some(applied)) => {
+                        topology = t;
+                        current = applied;
+                        base = new_base;
+                        let _ = reply.send(Ok(config_hash(&current)));
+                    }
+                    (t, None) => {
+                        topology = t;
+                        let _ = reply.send(Err("the new pipeline could not be built; the running one is unchanged (see the agent's log)".into()));
+                    }
                 }
             }
             _ = watch_tick.tick(), if autoconfig.enabled => {
@@ -209,6 +261,9 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
                     Ok(Err(e)) => { tracing::error!("autoconfig: {e}"); continue; }
                     Err(e) => { tracing::error!("autoconfig: discovery failed: {e}"); continue; }
                 };
+                if let Ok(mut w) = state.discovered.write() {
+                    *w = Some((now_unix(), d.clone()));
+                }
                 let overrides = match crate::autoconf::Overrides::load(&data_dir) {
                     Ok(o) => o,
                     Err(e) => { tracing::warn!("autoconfig: {e}; ignoring the overrides"); Default::default() }
@@ -241,7 +296,8 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
                 if ids == auto_ids {
                     tracing::info!("autoconfig: the operator's service settings changed; applying them");
                 }
-                let merged = match crate::autoconf::merge(&base, &d, &overrides) {
+                let rt = crate::runtime_sources::RuntimeSources::load(&data_dir).unwrap_or_default();
+                let merged = match compose(&base, true, &d, &overrides, &rt) {
                     Ok((m, _)) => m,
                     Err(e) => { tracing::error!("autoconfig: {e}; keeping the running configuration"); discovered = d; continue; }
                 };
@@ -273,6 +329,7 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
     if let Some(t) = control_task {
         t.abort();
     }
+    host_task.abort();
     let _ = std::fs::remove_file(crate::control::socket_path(&data_dir));
     let _ = std::fs::remove_file(datadir::info_path(&data_dir));
     tracing::info!("lookout stopped");
@@ -315,6 +372,67 @@ async fn apply(
         *h = hash.clone();
     }
     state.reloads_ok.fetch_add(1, Relaxed);
+    if let Ok(mut r) = state.running.write() {
+        *r = Some(new.clone());
+    }
     tracing::info!(hash = %hash, "{why}: configuration reloaded");
     (next, Some(new))
+}
+
+fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The configuration to run: the file's (`base`), plus the discovered services when
+/// auto-configuration is on (with the operator's overrides), plus the operator's run-time log
+/// sources; validated as a whole when anything was added. Returns it and the discovered ids.
+pub fn compose(
+    base: &Config,
+    autoconfig: bool,
+    d: &crate::autoconf::Discovered,
+    o: &crate::autoconf::Overrides,
+    rt: &crate::runtime_sources::RuntimeSources,
+) -> Result<(Config, Vec<String>), String> {
+    let (mut c, _) = if autoconfig {
+        crate::autoconf::merge(base, d, o)?
+    } else {
+        (base.clone(), Vec::new())
+    };
+    let ids: Vec<String> = if autoconfig {
+        d.ids()
+            .into_iter()
+            .filter(|id| !o.is_disabled(id))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    crate::runtime_sources::apply(&mut c, rt)?;
+    if !rt.added.is_empty() || !rt.paused.is_empty() {
+        crate::autoconf::validate(&c)?;
+    }
+    Ok((c, ids))
+}
+
+/// [`compose`] for a reloaded file: what cannot be merged is left out with a warning.
+fn reload_compose(
+    new: &Config,
+    autoconfig: bool,
+    d: &crate::autoconf::Discovered,
+    data_dir: &std::path::Path,
+    why: &str,
+) -> Config {
+    let o = crate::autoconf::Overrides::load(data_dir).unwrap_or_default();
+    let rt = crate::runtime_sources::RuntimeSources::load(data_dir).unwrap_or_default();
+    match compose(new, autoconfig, d, &o, &rt) {
+        Ok((c, _)) => c,
+        Err(e) => {
+            tracing::warn!(
+                "{why}: {e}; applying the file without the discovered and added sources"
+            );
+            new.clone()
+        }
+    }
 }

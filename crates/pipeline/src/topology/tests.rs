@@ -339,3 +339,38 @@ async fn a_disk_buffer_settles_batches_once_appended() {
     assert_eq!(r.len(), 30);
     assert!(r.iter().all(|r| r.ok), "{r:?}");
 }
+
+#[tokio::test]
+async fn a_tap_shows_one_source_after_its_processors() {
+    let conf = "
+sources:
+  tap_a: {type: host_metrics}
+  tap_b: {type: host_metrics}
+processors:
+  double: {type: resource, inputs: [tap_a, tap_b]}
+sinks:
+  doubled: {type: file, path: /dev/null, inputs: [double], buffer: {max_batches: 1000, when_full: block}}
+";
+    let config = load_str("t", conf, &[], &|_| None).unwrap();
+    let f = factory(20, &["doubled"], Duration::ZERO);
+    let taps = crate::taps::taps();
+    // opened before the data flows: only what comes after is seen
+    let (_, after, _) = taps.read("tap_a", 0);
+    let reg = Registry::new();
+    let mut topo = Topology::build(&config, &f, &cx(), &reg).unwrap();
+    topo.start();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let _ = topo.shutdown(Duration::from_secs(5)).await;
+    // both sources' batches reached the sink; the tap holds tap_a's only, after the processor
+    // (which dropped values ending in 9)
+    assert_eq!(f.seen["doubled"].lock().unwrap().len(), 36);
+    let (lines, next, missed) = taps.read("tap_a", after);
+    assert_eq!(lines.len(), 18, "{lines:?}");
+    assert_eq!(missed, 0);
+    assert_eq!(next, after + 18);
+    assert!(lines
+        .iter()
+        .all(|l| l.severity == "METRICS" && l.body == "n"));
+    // a source nobody tapped costs nothing and keeps nothing
+    assert!(taps.recent("tap_b").is_empty());
+}
