@@ -203,6 +203,11 @@ fn configuration_is_checked_with_a_diff_then_applied() {
     let mut agent = Agent::start(Some(&config(w)), &[]);
     agent.wait_ready();
     let data = agent.data_dir();
+    // the control socket appears once the pipeline runs
+    wait_for(Duration::from_secs(10), || {
+        data.join("control.sock").exists().then_some(())
+    })
+    .unwrap();
     let before = ctl_json(&data, &["status", "--json"]);
 
     // invalid: refused with its position, nothing changes

@@ -27,6 +27,7 @@ mod cli;
 mod control;
 mod delivery;
 mod discovery;
+mod first_run;
 mod integrations;
 mod invalid_configs;
 mod logs;

@@ -9,12 +9,12 @@ use std::process::Command;
 use std::time::Duration;
 
 /// A private tmux server with one session running a command.
-struct Tmux {
+pub(crate) struct Tmux {
     socket: String,
 }
 
 impl Tmux {
-    fn start(cmd: &str, width: u16, height: u16) -> Tmux {
+    pub(crate) fn start(cmd: &str, width: u16, height: u16) -> Tmux {
         require("tmux", "apt-get install tmux");
         let socket = format!("lookout-e2e-{}-{}", std::process::id(), free_port());
         let t = Tmux { socket };
@@ -43,7 +43,7 @@ impl Tmux {
             .unwrap()
     }
 
-    fn keys(&self, keys: &[&str]) {
+    pub(crate) fn keys(&self, keys: &[&str]) {
         for k in keys {
             let o = self.run(&["send-keys", "-t", "t", k]);
             assert!(o.status.success(), "send-keys {k}: {o:?}");
@@ -69,7 +69,7 @@ impl Tmux {
     }
 
     /// Waits until the screen satisfies `ok`; panics with the last screen.
-    fn wait(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn wait(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
         let mut last = String::new();
         let got = wait_for(Duration::from_secs(20), || {
             last = self.screen();

@@ -22,6 +22,7 @@ mod tests;
 
 pub use app::{Action, App, Screen};
 pub use backend::{Backend, Destination, Setup, SetupChoice, SourceOp};
+pub use term::edit_text;
 
 use crossterm::event::{self, Event, KeyEventKind};
 use ratatui::backend::CrosstermBackend;

@@ -95,11 +95,12 @@ fn write_private(path: &Path, text: &str) -> io::Result<()> {
     f.write_all(text.as_bytes())
 }
 
-/// Edits `text` in the operator's editor with the UI suspended; the text it left.
-pub(crate) fn edit_externally(text: &str) -> io::Result<String> {
+/// Edits `text` in the operator's editor (`$VISUAL`, `$EDITOR`, else `vi`) on an owner-only
+/// temporary file; the text it left. The terminal is the editor's meanwhile: the caller
+/// suspends any UI first.
+pub fn edit_text(text: &str) -> io::Result<String> {
     let path = temp_path();
     write_private(&path, text)?;
-    leave();
     // Through the shell, as git does: `$EDITOR` may carry arguments (`code --wait`).
     let status = std::process::Command::new("sh")
         .arg("-c")
@@ -107,7 +108,6 @@ pub(crate) fn edit_externally(text: &str) -> io::Result<String> {
         .arg("sh")
         .arg(&path)
         .status();
-    let back = enter();
     let result = status.and_then(|s| {
         if s.success() {
             std::fs::read_to_string(&path)
@@ -116,6 +116,13 @@ pub(crate) fn edit_externally(text: &str) -> io::Result<String> {
         }
     });
     let _ = std::fs::remove_file(&path);
-    back?;
+    result
+}
+
+/// Edits `text` in the operator's editor with the UI suspended; the text it left.
+pub(crate) fn edit_externally(text: &str) -> io::Result<String> {
+    leave();
+    let result = edit_text(text);
+    enter()?;
     result
 }

@@ -497,24 +497,13 @@ pub fn config_edit(g: &Global, yes: bool) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::FAILURE);
     }
-    let dir = tempfile_dir()?;
-    let tmp = dir.join("lookout-edit.yaml");
-    std::fs::write(&tmp, &view.source_yaml)?;
-    let editor = std::env::var("VISUAL")
-        .or_else(|_| std::env::var("EDITOR"))
-        .unwrap_or_else(|_| "vi".into());
-    let status = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("{editor} \"$1\""))
-        .arg("sh")
-        .arg(&tmp)
-        .status()?;
-    let text = std::fs::read_to_string(&tmp)?;
-    let _ = std::fs::remove_dir_all(&dir);
-    if !status.success() {
-        eprintln!("error: the editor failed ({status}); nothing changed");
-        return Ok(ExitCode::FAILURE);
-    }
+    let text = match lookout_tui::edit_text(&view.source_yaml) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}; nothing changed");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
     if text == view.source_yaml {
         out("no change")?;
         return Ok(ExitCode::SUCCESS);
@@ -558,21 +547,6 @@ fn config_apply_text(c: &Client, yaml: String) -> anyhow::Result<ExitCode> {
         }
         Err(e) => Ok(fail(&e)),
     }
-}
-
-/// A private temporary directory (0700).
-pub fn tempfile_dir() -> std::io::Result<std::path::PathBuf> {
-    use std::os::unix::fs::DirBuilderExt;
-    let base = std::env::temp_dir();
-    for i in 0..100u32 {
-        let p = base.join(format!("lookout-{}-{i}", std::process::id()));
-        match std::fs::DirBuilder::new().mode(0o700).create(&p) {
-            Ok(()) => return Ok(p),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(std::io::Error::other("cannot create a temporary directory"))
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! `lookout status [--json]`: asks the running agent (found through `agent.json` in the data
-//! directory) for its `/status`.
+//! `lookout status [--json]`: asks the running agent for its status: through its control
+//! socket in the data directory, else its HTTP server's `/status` (found through `agent.json`).
 
 use super::{out, Global, EXIT_NOT_RUNNING};
 use crate::datadir;
@@ -43,16 +43,26 @@ fn not_running(dir: &std::path::Path, why: &str) -> ExitCode {
 /// Entry point.
 pub fn main(g: &Global, json: bool) -> anyhow::Result<ExitCode> {
     let dir = super::data_dir(g);
-    let Some(info) = datadir::read_info(&dir) else {
-        return Ok(not_running(&dir, "no agent.json"));
-    };
-    let (code, body) = match http_get(&info.server, "/status") {
+    // the control socket first (it exists even with the HTTP server off, as under
+    // `policy.local_only`), else the HTTP server named in agent.json
+    let control = lookout_api::Client::new(&dir)
+        .with_timeout(std::time::Duration::from_secs(10))
+        .raw("GET", lookout_api::paths::STATUS, None);
+    let (code, body) = match control {
         Ok(x) => x,
-        Err(e) => {
-            return Ok(not_running(
-                &dir,
-                &format!("pid {} at {} does not answer: {e}", info.pid, info.server),
-            ))
+        Err(_) => {
+            let Some(info) = datadir::read_info(&dir) else {
+                return Ok(not_running(&dir, "no control socket, no agent.json"));
+            };
+            match http_get(&info.server, "/status") {
+                Ok(x) => x,
+                Err(e) => {
+                    return Ok(not_running(
+                        &dir,
+                        &format!("pid {} at {} does not answer: {e}", info.pid, info.server),
+                    ))
+                }
+            }
         }
     };
     if code != 200 {
