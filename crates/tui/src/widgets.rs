@@ -61,6 +61,42 @@ impl Cursor {
         self.page
             .set(usize::from(area.height.saturating_sub(rows_of_chrome)).max(1));
     }
+
+    /// The rows `[start, end)` of a list of `len` rows a page of `area` shows, with the
+    /// selection inside and the offset kept between frames as [`Cursor::render_table`] keeps
+    /// it: a long list then builds only the rows it draws.
+    pub fn window(&self, area: Rect, len: usize, rows_of_chrome: u16) -> (usize, usize) {
+        let page = usize::from(area.height.saturating_sub(rows_of_chrome)).max(1);
+        let sel = self.get(len);
+        let mut start = self.offset.get().min(len.saturating_sub(1));
+        if sel < start {
+            start = sel;
+        } else if sel >= start + page {
+            start = sel + 1 - page;
+        }
+        (start, (start + page).min(len))
+    }
+
+    /// Draws `table`, holding only the rows `[start, ..)` of a list of `len` rows (from
+    /// [`Cursor::window`]), with the selection.
+    pub fn render_window(
+        &self,
+        f: &mut Frame,
+        area: Rect,
+        table: Table,
+        (start, len): (usize, usize),
+        rows_of_chrome: u16,
+    ) {
+        let mut state = TableState::default().with_selected(if len == 0 {
+            None
+        } else {
+            Some(self.get(len) - start)
+        });
+        f.render_stateful_widget(table, area, &mut state);
+        self.offset.set(start);
+        self.page
+            .set(usize::from(area.height.saturating_sub(rows_of_chrome)).max(1));
+    }
 }
 
 /// A scroll position in a text of known length.

@@ -127,6 +127,9 @@ fn command(p: &Process) -> String {
 }
 
 fn matches(p: &Process, n: Option<&str>) -> bool {
+    if n.is_none() {
+        return true;
+    }
     let owner = p.owner.as_deref().unwrap_or("");
     found(
         &format!("{} {owner} {} {}", p.pid, p.name, p.command_line),
@@ -200,7 +203,10 @@ pub(crate) fn render(app: &App, f: &mut Frame, area: Rect) {
         "S".to_string(),
         head("COMMAND", SortKey::Name),
     ];
-    let rows: Vec<Row> = shown
+    // only the rows on the page are built: 1,000 processes cost what 30 do
+    let len = shown.len();
+    let (start, end) = st.cursor.window(area, len, 3);
+    let rows: Vec<Row> = shown[start..end]
         .iter()
         .map(|(depth, p)| {
             let cmd = if *depth > 0 {
@@ -231,7 +237,6 @@ pub(crate) fn render(app: &App, f: &mut Frame, area: Rect) {
         Constraint::Length(1),
         Constraint::Fill(1),
     ];
-    let len = rows.len();
     let tbl = table(header, rows, widths, t).block(panel(title_with_filter(name, app.filter()), t));
-    st.cursor.render_table(f, area, tbl, len, 3);
+    st.cursor.render_window(f, area, tbl, (start, len), 3);
 }

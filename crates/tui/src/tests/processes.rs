@@ -126,3 +126,37 @@ fn selection_moves_and_stays_in_the_list() {
         .modifier
         .contains(ratatui::style::Modifier::REVERSED));
 }
+
+#[test]
+fn a_long_list_scrolls_with_the_selection_and_draws_only_its_page() {
+    let mut b = FakeBackend::new();
+    b.processes.reported = (0..1000u32)
+        .map(|i| {
+            process(
+                10_000 + i,
+                1,
+                "w",
+                &format!("worker {i}"),
+                None,
+                u64::from(i),
+            )
+        })
+        .collect();
+    let (mut a, _) = on_screen(&b, '2');
+    a.handle_key(key('s'), &b); // by memory: pid 10999 first
+    assert_eq!(pids(&a).first(), Some(&10_999));
+    let page = pids(&a).len();
+    assert!(page > 5 && page < 40, "{page}");
+    a.handle_key(code(KeyCode::End), &b);
+    let shown = pids(&a);
+    assert_eq!(shown.last(), Some(&10_000), "the last row is on the page");
+    assert_eq!(shown.len(), page);
+    a.handle_key(code(KeyCode::PageUp), &b);
+    a.handle_key(code(KeyCode::Up), &b);
+    // the page keeps its place while the selection moves inside it, until it leaves it
+    let after = pids(&a);
+    assert_eq!(after.len(), page);
+    assert!(after.iter().all(|p| (10_000..11_000).contains(p)));
+    a.handle_key(code(KeyCode::Home), &b);
+    assert_eq!(pids(&a).first(), Some(&10_999));
+}
