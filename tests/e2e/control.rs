@@ -29,16 +29,6 @@ fn config(dir: &Path) -> String {
     )
 }
 
-fn append(path: &Path, text: &str) {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
-    f.write_all(text.as_bytes()).unwrap();
-}
-
 #[test]
 fn log_sources_are_added_tailed_paused_and_removed_at_run_time() {
     let work = tempfile::tempdir().unwrap();
@@ -47,10 +37,7 @@ fn log_sources_are_added_tailed_paused_and_removed_at_run_time() {
     let mut agent = Agent::start(Some(&config(w)), &[]);
     agent.wait_ready();
     let data = agent.data_dir();
-    wait_for(Duration::from_secs(10), || {
-        data.join("control.sock").exists().then_some(())
-    })
-    .unwrap();
+    agent.wait_control();
 
     // pausing the only input of a component is refused with the reason
     let (code, _, err) = ctl(&data, &["logs", "pause", "app"]);
@@ -203,11 +190,7 @@ fn configuration_is_checked_with_a_diff_then_applied() {
     let mut agent = Agent::start(Some(&config(w)), &[]);
     agent.wait_ready();
     let data = agent.data_dir();
-    // the control socket appears once the pipeline runs
-    wait_for(Duration::from_secs(10), || {
-        data.join("control.sock").exists().then_some(())
-    })
-    .unwrap();
+    agent.wait_control();
     let before = ctl_json(&data, &["status", "--json"]);
 
     // invalid: refused with its position, nothing changes
@@ -321,8 +304,8 @@ fn another_user_cannot_use_the_control_socket() {
     agent.wait_ready();
     let data = agent.data_dir();
     use std::os::unix::fs::PermissionsExt;
+    agent.wait_control();
     let sock = data.join("control.sock");
-    wait_for(Duration::from_secs(10), || sock.exists().then_some(())).unwrap();
     assert_eq!(
         std::fs::metadata(&data).unwrap().permissions().mode() & 0o777,
         0o700

@@ -142,6 +142,14 @@ impl Agent {
         self.data.clone()
     }
 
+    /// Waits for the control socket, which appears once the pipeline runs.
+    pub fn wait_control(&self) {
+        let sock = self.data.join("control.sock");
+        if wait_for(Duration::from_secs(20), || sock.exists().then_some(())).is_none() {
+            panic!("no control socket; stderr:\n{}", self.stderr());
+        }
+    }
+
     /// Waits for the first answer of /health (any status) and returns the time it took.
     pub fn wait_ready(&mut self) -> Duration {
         let t = Instant::now();
@@ -569,4 +577,14 @@ pub fn self_signed_cert(dir: &Path) -> (PathBuf, PathBuf) {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     (cert, key)
+}
+
+/// Appends text to a file (created if missing), as a logging application would.
+pub fn append(path: &Path, text: &str) {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    f.write_all(text.as_bytes()).unwrap();
 }

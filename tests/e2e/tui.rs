@@ -85,16 +85,6 @@ impl Drop for Tmux {
     }
 }
 
-fn append(path: &Path, text: &str) {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
-    f.write_all(text.as_bytes()).unwrap();
-}
-
 fn cli(data: &Path, args: &[&str]) -> serde_json::Value {
     let d = data.display().to_string();
     let mut a = args.to_vec();
@@ -116,10 +106,7 @@ fn the_tui_drives_a_running_agent_in_a_real_terminal() {
     let mut agent = Agent::start(Some(&config), &[]);
     agent.wait_ready();
     let data = agent.data_dir();
-    wait_for(Duration::from_secs(10), || {
-        data.join("control.sock").exists().then_some(())
-    })
-    .unwrap();
+    agent.wait_control();
     let status = cli(&data, &["status"]);
 
     let cmd = format!(

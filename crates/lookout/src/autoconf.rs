@@ -177,21 +177,12 @@ impl Overrides {
 
     /// Reads the overrides (none when the file is missing; an unreadable file is an error).
     pub fn load(data_dir: &Path) -> Result<Overrides, String> {
-        let p = Self::path(data_dir);
-        match std::fs::read(&p) {
-            Ok(b) => serde_json::from_slice(&b).map_err(|e| format!("{}: {e}", p.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Overrides::default()),
-            Err(e) => Err(format!("cannot read {}: {e}", p.display())),
-        }
+        crate::datadir::load_json(&Self::path(data_dir))
     }
 
     /// Writes them atomically, owner-only (creating the data directory).
     pub fn save(&self, data_dir: &Path) -> Result<(), String> {
-        crate::datadir::ensure(data_dir).map_err(|e| e.to_string())?;
-        let p = Self::path(data_dir);
-        let text = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
-        lookout_tail::write_atomic(&p, &text)
-            .map_err(|e| format!("cannot write {}: {e}", p.display()))
+        crate::datadir::save_json(data_dir, &Self::path(data_dir), self)
     }
 
     /// Whether a source is disabled (itself, or the service its `_logN` belongs to).

@@ -150,3 +150,21 @@ fn own_uid() -> u32 {
     // SAFETY: getuid has no preconditions and cannot fail.
     unsafe { libc::getuid() }
 }
+
+/// Reads an operator's-choices file of the data directory (its default when the file is
+/// missing; an unreadable or malformed file is an error naming it).
+pub fn load_json<T: serde::de::DeserializeOwned + Default>(path: &Path) -> Result<T, String> {
+    match fs::read(path) {
+        Ok(b) => serde_json::from_slice(&b).map_err(|e| format!("{}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+/// Writes such a file atomically, owner-only, creating the data directory.
+pub fn save_json<T: Serialize>(data_dir: &Path, path: &Path, value: &T) -> Result<(), String> {
+    ensure(data_dir).map_err(|e| e.to_string())?;
+    let text = serde_json::to_vec_pretty(value).map_err(|e| e.to_string())?;
+    lookout_tail::write_atomic(path, &text)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
