@@ -133,47 +133,9 @@ pub struct Labeled {
     pub count: u64,
 }
 
-/// A point-in-time copy of a component's stats, for `/status` and the CLI.
-#[derive(Debug, Clone, Serialize)]
-pub struct ComponentSnapshot {
-    /// Component id.
-    pub id: String,
-    /// Kind.
-    pub kind: ComponentKind,
-    /// Type name.
-    #[serde(rename = "type")]
-    pub type_name: String,
-    /// Items received.
-    pub received_items: u64,
-    /// Items sent.
-    pub sent_items: u64,
-    /// Items dropped.
-    pub dropped_items: u64,
-    /// Errors.
-    pub errors: u64,
-    /// Items retried.
-    pub retried_items: u64,
-    /// Items dead-lettered.
-    pub dead_lettered_items: u64,
-    /// Bytes delivered.
-    pub sent_bytes: u64,
-    /// Component-specific gauges (queue depth in events and bytes, circuit state...).
-    pub gauges: std::collections::BTreeMap<String, f64>,
-    /// Component-specific labelled counters, keyed `name{label="value"}`.
-    pub counters: std::collections::BTreeMap<String, u64>,
-    /// Buffer depth (batches).
-    pub buffer_depth: u64,
-    /// Whether the component is healthy.
-    pub healthy: bool,
-    /// Failing right now (may still be within its threshold).
-    pub failing: bool,
-    /// Seconds since the first failure of the current failing streak.
-    pub failing_for_secs: Option<f64>,
-    /// The last error and its time (RFC 3339-ish Unix seconds).
-    pub last_error: Option<String>,
-    /// Unix time of the last error.
-    pub last_error_unix: Option<u64>,
-}
+/// A point-in-time copy of a component's stats, for `/status`, the control API, the CLI and
+/// the terminal UI: the control API's own type, so the agent serves what its clients read.
+pub use lookout_api::Component as ComponentSnapshot;
 
 impl ComponentStats {
     /// New stats for a component; `health_threshold` is how long it may fail before it counts
@@ -399,7 +361,7 @@ impl ComponentStats {
         };
         ComponentSnapshot {
             id: self.id.clone(),
-            kind: self.kind,
+            kind: self.kind.as_str().to_string(),
             type_name: self.type_name.to_string(),
             received_items: self.received_items.load(Relaxed),
             sent_items: self.sent_items.load(Relaxed),
