@@ -523,7 +523,8 @@ fn service_logs_written_by_the_real_servers_are_parsed() {
         .unwrap();
     let a = attrs(&s["attributes"]);
     let qt: f64 = a["mysql.slow.query_time"].parse().unwrap();
-    assert!((0.8..5.0).contains(&qt), "query time {qt}");
+    // MariaDB times the query from after it started sleeping: 0.797 s was seen for SLEEP(0.8)
+    assert!((0.75..5.0).contains(&qt), "query time {qt}");
     assert_eq!(a["user.name"], "root");
     assert_eq!(a["mysql.slow.rows_sent"], "1");
     assert_eq!(a.get("db.namespace").map(String::as_str), Some("test"));
