@@ -16,6 +16,7 @@
 //! - `logs`: the files source: rotation, kill -9, bad input, redaction everywhere;
 //! - `control`: the control API through the CLI commands the terminal UI mirrors; the socket
 //!   refused to another user;
+//! - `secrets`: the encrypted store with a real Redis password, rotation, a secret command;
 //! - `tui`: `lookout tui` driven in tmux against a running agent;
 //! - `receive_otlp`: the OTLP receiver with the OpenTelemetry Python SDK and grpcio.
 #![allow(clippy::unwrap_used)]
@@ -35,6 +36,7 @@ mod otlp;
 mod processes;
 mod receive_otlp;
 mod reload;
+mod secrets;
 mod startup;
 mod statsd;
 mod store;

@@ -50,6 +50,9 @@ pub mod paths {
     pub const CONFIG_CHECK: &str = "/v1/config/check";
     /// `POST` [`super::ConfigChange`]: [`super::ConfigCheck`] (applied when valid).
     pub const CONFIG_APPLY: &str = "/v1/config/apply";
+    /// `POST {}`: re-reads the configuration file (and the secrets it refers to) and applies
+    /// it: [`super::ActionResult`].
+    pub const CONFIG_RELOAD: &str = "/v1/config/reload";
     /// `POST` [`super::LogLevel`]: [`super::ActionResult`].
     pub const LOG_LEVEL: &str = "/v1/log-level";
     /// `POST` [`super::QueryRequest`]: rows, or an error.

@@ -24,6 +24,7 @@ pub use error::ConfigError;
 pub use node::{Mark, Node};
 pub use schema::*;
 pub use show::{mask_secrets, to_json, to_yaml};
+pub use subst::{set_secret_resolver, SecretResolver};
 pub use types::{Duration, Endpoint, Filter, Pattern, Spanned};
 
 use std::collections::{HashMap, HashSet};
@@ -83,7 +84,9 @@ pub fn load_str(
     }
     // the policy reads values as written, before substitution
     let mut raw = root.clone();
-    subst::substitute(&mut root, env)?;
+    // the secret command is read as written: it must be known before any secret is resolved
+    let backend = secret_backend(&raw)?;
+    subst::substitute(&mut root, env, backend.as_ref())?;
     for (i, s) in sets.iter().enumerate() {
         set::apply(&mut root, i, s)?;
         set::apply(&mut raw, i, s)?;
@@ -981,4 +984,27 @@ fn check_redact(c: &RedactConfig, body: &Node) -> Result<(), ConfigError> {
         }
     }
     Ok(())
+}
+
+/// The `secret_backend:` section, typed from the tree as written (before substitution).
+fn secret_backend(raw: &node::Node) -> Result<Option<SecretBackendConfig>, ConfigError> {
+    let Some(n) = raw.get("secret_backend") else {
+        return Ok(None);
+    };
+    if node_has_reference(n) {
+        return Err(ConfigError::at(
+            &n.mark,
+            "secret_backend cannot use `${...}` references: it is read before them".to_string(),
+            Some("write the command's path and arguments as they are"),
+        ));
+    }
+    de::from_node(n).map(Some)
+}
+
+fn node_has_reference(n: &node::Node) -> bool {
+    match &n.value {
+        node::Value::Scalar { text, .. } => text.contains("${"),
+        node::Value::Seq(items) => items.iter().any(node_has_reference),
+        node::Value::Map(entries) => entries.iter().any(|(_, v)| node_has_reference(v)),
+    }
 }

@@ -44,6 +44,11 @@ pub struct Settings {
     /// What validation refuses unless allowed (see [`crate::policy`]).
     #[serde(default)]
     pub policy: PolicyConfig,
+    /// An external command that `${secret:NAME}` asks for secrets the local store does not
+    /// hold (the Datadog Agent's `secret_backend_command` protocol). Read before substitution:
+    /// its own values cannot be references.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_backend: Option<SecretBackendConfig>,
     /// Sources (handled separately; present here so unknown-key hints name it).
     #[serde(default, skip_serializing)]
     pub sources: Option<serde::de::IgnoredAny>,
@@ -82,6 +87,24 @@ impl Default for AutoconfigConfig {
             interval: default_autoconfig_interval(),
         }
     }
+}
+
+/// `secret_backend:` the external secret command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretBackendConfig {
+    /// The executable, an absolute path, writable by its owner only.
+    pub command: PathBuf,
+    /// Its arguments.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// How long it may take.
+    #[serde(default = "default_secret_timeout")]
+    pub timeout: Duration,
+}
+
+fn default_secret_timeout() -> Duration {
+    Duration::from_secs(30)
 }
 
 /// `policy:` the operator's exceptions to the validation policy.

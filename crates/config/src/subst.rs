@@ -1,6 +1,8 @@
-//! `${env:NAME}`, `${env:NAME:-default}` and `${file:/abs/path}` substitution in scalar values.
-//! A `file:` reference reads a secret kept in an owner-only file (its content, without the
-//! final newline); a file others may read is refused.
+//! `${env:NAME}`, `${env:NAME:-default}`, `${file:/abs/path}` and `${secret:NAME}` substitution
+//! in scalar values. A `file:` reference reads a secret kept in an owner-only file (its content,
+//! without the final newline); a file others may read is refused. A `secret:` reference asks the
+//! resolver the binary installed ([`set_secret_resolver`]: the encrypted store, then the
+//! configured `secret_backend` command).
 //!
 //! Substitution runs on the parsed tree, value by value, so an environment variable can never
 //! change the structure of the document (a value with a `:` or a newline stays one value).
@@ -8,29 +10,68 @@
 
 use crate::error::ConfigError;
 use crate::node::{Mark, Node, Value};
+use crate::schema::SecretBackendConfig;
+use std::sync::{Arc, RwLock};
+
+/// Resolves `${secret:NAME}`: the name and the configured backend, if any; the value or why not
+/// (never containing the value).
+pub type SecretResolver =
+    Arc<dyn Fn(&str, Option<&SecretBackendConfig>) -> Result<String, String> + Send + Sync>;
+
+static RESOLVER: RwLock<Option<SecretResolver>> = RwLock::new(None);
+
+/// Installs how `${secret:NAME}` is resolved (the binary does, at start).
+pub fn set_secret_resolver(r: SecretResolver) {
+    if let Ok(mut g) = RESOLVER.write() {
+        *g = Some(r);
+    }
+}
+
+fn resolve_secret(name: &str, backend: Option<&SecretBackendConfig>) -> Result<String, String> {
+    let r = RESOLVER
+        .read()
+        .ok()
+        .and_then(|g| g.clone())
+        .ok_or_else(|| "no secret store is available here".to_string())?;
+    r(name, backend)
+}
 
 /// Replaces every reference in the tree's scalars, looking variables up with `env`.
 pub fn substitute(
     node: &mut Node,
     env: &dyn Fn(&str) -> Option<String>,
+    backend: Option<&SecretBackendConfig>,
 ) -> Result<(), ConfigError> {
     match &mut node.value {
         Value::Scalar { text, .. } => {
             if text.contains('$') {
-                *text = expand(text, &node.mark, env)?;
+                *text = expand_with(text, &node.mark, env, backend)?;
             }
             Ok(())
         }
-        Value::Seq(items) => items.iter_mut().try_for_each(|n| substitute(n, env)),
-        Value::Map(entries) => entries.iter_mut().try_for_each(|(_, v)| substitute(v, env)),
+        Value::Seq(items) => items
+            .iter_mut()
+            .try_for_each(|n| substitute(n, env, backend)),
+        Value::Map(entries) => entries
+            .iter_mut()
+            .try_for_each(|(_, v)| substitute(v, env, backend)),
     }
 }
 
-/// Expands the references in one string.
+/// Expands the references in one string (no secret backend).
 pub fn expand(
     text: &str,
     mark: &Mark,
     env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, ConfigError> {
+    expand_with(text, mark, env, None)
+}
+
+fn expand_with(
+    text: &str,
+    mark: &Mark,
+    env: &dyn Fn(&str) -> Option<String>,
+    backend: Option<&SecretBackendConfig>,
 ) -> Result<String, ConfigError> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -56,6 +97,16 @@ pub fn expand(
         };
         let reference = &tail[..end];
         rest = &tail[end + 1..];
+        if let Some(name) = reference.strip_prefix("secret:") {
+            out.push_str(&resolve_secret(name, backend).map_err(|e| {
+                ConfigError::at(
+                    mark,
+                    format!("`${{secret:{name}}}`: {e}"),
+                    Some("store it with `lookout secrets set NAME` (or configure secret_backend)"),
+                )
+            })?);
+            continue;
+        }
         if let Some(path) = reference.strip_prefix("file:") {
             out.push_str(&read_secret_file(path).map_err(|e| {
                 ConfigError::at(
@@ -70,7 +121,7 @@ pub fn expand(
             return Err(ConfigError::at(
                 mark,
                 format!("unknown substitution `${{{reference}}}`"),
-                Some("use `${env:NAME}`, `${env:NAME:-default}` or `${file:/path}`"),
+                Some("use `${env:NAME}`, `${env:NAME:-default}`, `${file:/path}` or `${secret:NAME}`"),
             ));
         };
         let (name, default) = match spec.split_once(":-") {
@@ -176,6 +227,34 @@ mod tests {
             .unwrap_err()
             .message
             .contains("unknown substitution"));
+    }
+
+    #[test]
+    fn secrets_come_from_the_resolver_with_the_configured_backend() {
+        set_secret_resolver(Arc::new(|name, backend| match (name, backend) {
+            ("redis_pw", _) => Ok("s3cret".to_string()),
+            ("vaulted", Some(b)) => Ok(format!("from {}", b.command.display())),
+            _ => Err("not in the store".to_string()),
+        }));
+        let text = "secret_backend: {command: /usr/local/bin/vault-helper, args: [-x]}\nsources:\n  r:\n    type: redis\n    password: ${secret:redis_pw}\n  r2:\n    type: redis\n    password: ${secret:vaulted}\nsinks:\n  o: {type: file, path: /dev/null, inputs: [r, r2]}\n";
+        let c = crate::load_str("t", text, &[], &|_| None).unwrap();
+        let dbg = format!("{c:?}");
+        assert!(dbg.contains("s3cret") && dbg.contains("from /usr/local/bin/vault-helper"));
+        assert_eq!(c.settings.secret_backend.as_ref().unwrap().args, ["-x"]);
+        assert!(!crate::to_yaml(&c).contains("s3cret"));
+        let e = crate::load_str("t", &text.replace("redis_pw", "nope"), &[], &|_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("t:5:15") && e.contains("not in the store"),
+            "{e}"
+        );
+        let e = crate::load_str("t", &text.replace("-x]", "\"${env:X}\"]"), &[], &|_| {
+            Some("y".into())
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("read before them"), "{e}");
     }
 
     #[test]

@@ -187,6 +187,10 @@ async fn handle(state: Arc<AgentState>, req: Request<Incoming>) -> Reply {
             };
             config_change(&state, &c.yaml, path == paths::CONFIG_APPLY).await
         }
+        (Method::POST, paths::CONFIG_RELOAD) => match state.command(Command::ReloadFile).await {
+            Ok(h) => action(true, format!("configuration reloaded: {h}"), Some(h)),
+            Err(e) => action(false, e, None),
+        },
         (Method::POST, paths::LOG_LEVEL) => match body::<api::LogLevel>(req).await {
             Ok(l) => log_level(&state, &l),
             Err(r) => r,

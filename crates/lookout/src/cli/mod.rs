@@ -12,6 +12,7 @@ mod processes;
 mod query;
 mod redact_cmd;
 pub mod run;
+mod secrets_cmd;
 mod statsd_cmd;
 pub mod status;
 mod tui_cmd;
@@ -196,6 +197,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The local encrypted secret store: `set NAME` (value from standard input), `list`, `rm
+    /// NAME`; `${secret:NAME}` in the configuration refers to them.
+    Secrets {
+        /// What to do.
+        #[command(subcommand)]
+        action: secrets_cmd::Action,
+    },
     /// Print the version.
     Version {
         /// Machine-readable output.
@@ -253,6 +261,8 @@ pub enum ConfigAction {
 /// Runs a parsed command line.
 pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
     let g = args.global;
+    // `${secret:NAME}` in any configuration this process reads
+    secrets_cmd::install_resolver(&g);
     match args.command.unwrap_or(Command::Run) {
         Command::Run => run::main(&g),
         Command::Status { json } => status::main(&g, json),
@@ -269,6 +279,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
             ConfigAction::Edit { yes } => ctl::config_edit(&g, yes),
         },
         Command::Tui { no_color } => tui_cmd::main(&g, no_color),
+        Command::Secrets { action } => secrets_cmd::main(&g, action),
         Command::Host { json } => ctl::host(&g, json),
         Command::Pipeline { json } => ctl::pipeline(&g, json),
         Command::Services { action } => ctl::services(&g, action),

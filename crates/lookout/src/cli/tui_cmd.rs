@@ -1,8 +1,9 @@
 //! `lookout tui`: the terminal UI against the agent of this data directory (its control
 //! socket). With no agent and no configuration it offers the guided first run: where data
 //! goes, which discovered services to monitor; it then writes `<data_dir>/lookout.yaml`
-//! (a New Relic license key goes to an owner-only secret file, referenced from the config,
-//! never written into it), starts the agent in the background and shows data arriving.
+//! (a New Relic license key goes to the encrypted secret store, referred to from the config as
+//! `${secret:newrelic_license_key}`, never written into it), starts the agent in the background
+//! and shows data arriving.
 
 use super::Global;
 use lookout_api::{self as api, paths, Client};
@@ -114,8 +115,12 @@ struct FirstRun {
     global: Global,
 }
 
-/// The configuration text the first run writes for a choice (the key itself never in it).
-pub fn setup_yaml(choice: &SetupChoice, secret_file: &Path, store_dir: &Path) -> String {
+/// The secret holding the New Relic license key the first run stores.
+pub const NR_SECRET: &str = "newrelic_license_key";
+
+/// The configuration text the first run writes for a choice (the key itself never in it: it
+/// refers to the secret store).
+pub fn setup_yaml(choice: &SetupChoice, store_dir: &Path) -> String {
     let mut y = String::from(
         "# written by `lookout tui` (guided first run); edit freely, `lookout config validate` checks it\n",
     );
@@ -140,8 +145,7 @@ pub fn setup_yaml(choice: &SetupChoice, secret_file: &Path, store_dir: &Path) ->
                 "https://otlp.nr-data.net"
             };
             format!(
-                "sinks:\n  newrelic:\n    type: otlp_http\n    endpoint: {endpoint}\n    headers:\n      api-key: ${{file:{}}}\n    inputs: [host, processes]\n",
-                secret_file.display()
+                "sinks:\n  newrelic:\n    type: otlp_http\n    endpoint: {endpoint}\n    headers:\n      api-key: ${{secret:{NR_SECRET}}}\n    inputs: [host, processes]\n"
             )
         }
     };
@@ -165,7 +169,6 @@ impl Setup for FirstRun {
     fn apply(&self, choice: &SetupChoice) -> Result<String, String> {
         let dir = &self.data_dir;
         crate::datadir::ensure(dir).map_err(|e| e.to_string())?;
-        let secret = dir.join("secrets").join("newrelic_license_key");
         if let Destination::NewRelic { license_key, .. } = &choice.destination {
             let key = license_key.trim();
             if key.len() < 20 || !key.bytes().all(|b| b.is_ascii_alphanumeric()) {
@@ -174,8 +177,13 @@ impl Setup for FirstRun {
                         .into(),
                 );
             }
-            crate::datadir::ensure(&dir.join("secrets")).map_err(|e| e.to_string())?;
-            lookout_tail::write_atomic(&secret, key.as_bytes()).map_err(|e| e.to_string())?;
+            let mut store = lookout_secrets::Store::open_in(dir, true)?;
+            store.set(NR_SECRET, key)?;
+            crate::datadir::audit(
+                dir,
+                "secret",
+                &format!("{NR_SECRET} stored by the guided first run"),
+            );
         }
         // the services not chosen are disabled, so auto-configuration leaves them out
         let d = crate::autoconf::discover().unwrap_or_default();
@@ -192,7 +200,7 @@ impl Setup for FirstRun {
             }
         }
         o.save(dir)?;
-        let text = setup_yaml(choice, &secret, &dir.join("store"));
+        let text = setup_yaml(choice, &dir.join("store"));
         let path = dir.join(SETUP_CONFIG);
         lookout_config::load_str(
             &path.display().to_string(),
@@ -283,10 +291,22 @@ mod tests {
     #[test]
     fn every_first_run_choice_makes_a_valid_config_without_the_key() {
         let dir = tempfile::tempdir().unwrap();
-        let secret = dir.path().join("secrets/newrelic_license_key");
-        std::fs::create_dir_all(secret.parent().unwrap()).unwrap();
         let key = "eu01xxabcdefabcdefabcdefabcdefabcdefNRAL";
-        lookout_tail::write_atomic(&secret, key.as_bytes()).unwrap();
+        lookout_secrets::Store::open(
+            &lookout_secrets::Store::path(dir.path()),
+            &lookout_secrets::load_key(&dir.path().join("secrets.key"), true).unwrap(),
+        )
+        .unwrap()
+        .set(NR_SECRET, key)
+        .unwrap();
+        let g = Global {
+            config: None,
+            set: Vec::new(),
+            data_dir: Some(dir.path().to_path_buf()),
+            log_format: None,
+            verbose: 0,
+        };
+        super::super::secrets_cmd::install_resolver(&g);
         for d in [
             Destination::LocalOnly,
             Destination::Otlp {
@@ -301,14 +321,14 @@ mod tests {
                 destination: d.clone(),
                 services: vec!["auto_redis_127_0_0_1_6379".into()],
             };
-            let y = setup_yaml(&choice, &secret, &dir.path().join("store"));
+            let y = setup_yaml(&choice, &dir.path().join("store"));
             assert!(!y.contains(key), "{y}");
             let c = lookout_config::load_str("t", &y, &[], &lookout_config::process_env)
                 .unwrap_or_else(|e| panic!("{d:?}: {e}\n{y}"));
             assert!(c.settings.autoconfig.enabled);
             if let Destination::NewRelic { .. } = d {
                 assert!(y.contains("otlp.eu01.nr-data.net"));
-                // the key is read from the file at load time, and masked when shown
+                // the key is read from the store at load time, and masked when shown
                 assert!(format!("{c:?}").contains(key));
                 assert!(!lookout_config::to_yaml(&c).contains(key));
             }
