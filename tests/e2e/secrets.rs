@@ -184,3 +184,97 @@ fn an_external_secret_command_answers_what_the_store_does_not_hold() {
     assert_eq!(code, 2);
     assert!(err.contains("no such secret in the vault"), "{err}");
 }
+
+#[test]
+fn the_support_bundle_holds_the_facts_and_no_secret() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let data = w.join("state");
+    let store_pw = "Bundle-Redis-Secret-91";
+    let env_tok = "tok-Bundle-Env-Secret-77";
+    let file_tok = "file-Bundle-Secret-55";
+    let port = free_port();
+    let _redis = redis_server(w, port, store_pw);
+    let (code, _, err) = secrets(&data, &["set", "redis_pw"], store_pw);
+    assert_eq!(code, 0, "{err}");
+    let tok_file = w.join("token");
+    std::fs::write(&tok_file, file_tok).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&tok_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let dead = free_port();
+    let config = format!(
+        "sources:\n  r:\n    type: redis\n    endpoint: 127.0.0.1:{port}\n    password: ${{secret:redis_pw}}\n    interval: 1s\nsinks:\n  out: {{type: file, path: {sink}, inputs: [r]}}\n  backend:\n    type: otlp_http\n    endpoint: http://127.0.0.1:{dead}\n    headers:\n      authorization: ${{env:BUNDLE_API_TOKEN}}\n      x-file-token: ${{file:{tf}}}\n    inputs: [r]\n",
+        sink = w.join("out.jsonl").display(),
+        tf = tok_file.display()
+    );
+    let cfg = w.join("lookout.yaml");
+    std::fs::write(&cfg, &config).unwrap();
+    let port_http = free_port();
+    let mut agent = Command::new(bin())
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["--set", &format!("server.listen=127.0.0.1:{port_http}")])
+        .env("BUNDLE_API_TOKEN", env_tok)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(Duration::from_secs(20), || {
+        data.join("control.sock").exists().then_some(())
+    })
+    .unwrap();
+    // a log that leaked a secret (a third-party library printing a connection string)
+    append(
+        &data.join("agent.log"),
+        &format!("connecting redis://:{store_pw}@127.0.0.1 with {env_tok}\nall good\n"),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let bundle = w.join("support.tar.gz");
+    let o = Command::new(bin())
+        .args(["diagnose", "--bundle"])
+        .arg(&bundle)
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--data-dir")
+        .arg(&data)
+        .env("BUNDLE_API_TOKEN", env_tok)
+        .output()
+        .unwrap();
+    let _ = agent.kill();
+    let _ = agent.wait();
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(
+        std::fs::metadata(&bundle).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // opened by tar, as support would
+    let x = w.join("x");
+    std::fs::create_dir(&x).unwrap();
+    let t = Command::new("tar")
+        .arg("xzf")
+        .arg(&bundle)
+        .arg("-C")
+        .arg(&x)
+        .output()
+        .unwrap();
+    assert!(t.status.success(), "{t:?}");
+    let root = x.join("lookout-bundle");
+    let read =
+        |f: &str| std::fs::read_to_string(root.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+    assert!(read("status.json").contains("\"components\""));
+    assert!(read("self-metrics.txt").contains("lookout_"));
+    assert!(read("config.yaml").contains("***"));
+    assert!(read("diagnose.json").contains("\"check\""));
+    assert!(read("agent-log.txt").contains("all good"));
+    assert!(read("environment.txt").contains("lookout "));
+    assert!(read("audit-log.jsonl").contains("redis_pw"));
+    for e in std::fs::read_dir(&root).unwrap() {
+        let p = e.unwrap().path();
+        let text = std::fs::read_to_string(&p).unwrap();
+        for s in [store_pw, env_tok, file_tok] {
+            assert!(!text.contains(s), "{s} in {}:\n{text}", p.display());
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! Command-line interface: one module per subcommand.
 
 mod autoconfig_cmd;
+mod bundle;
 mod check;
 mod config_cmd;
 mod ctl;
@@ -80,6 +81,10 @@ pub enum Command {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
+        /// Write a support bundle (`.tar.gz`: configuration, checks, status, self-metrics,
+        /// recent logs, host facts; secrets scrubbed) to FILE instead.
+        #[arg(long, value_name = "FILE")]
+        bundle: Option<PathBuf>,
     },
     /// Find the services running on this host (processes, listening sockets, configs,
     /// packages), with a confidence and the reasons for it.
@@ -266,7 +271,10 @@ pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
     match args.command.unwrap_or(Command::Run) {
         Command::Run => run::main(&g),
         Command::Status { json } => status::main(&g, json),
-        Command::Diagnose { json } => diagnose::main(&g, json),
+        Command::Diagnose {
+            bundle: Some(f), ..
+        } => bundle::main(&g, &f),
+        Command::Diagnose { json, bundle: None } => diagnose::main(&g, json),
         Command::Discover { json } => discover::main(json),
         Command::Preview { json } => preview::main(&g, json),
         Command::Query(o) => query::main(&g, o),
