@@ -58,7 +58,7 @@ impl Tmux {
         std::thread::sleep(Duration::from_millis(150));
     }
 
-    fn screen(&self) -> String {
+    pub(crate) fn screen(&self) -> String {
         String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
     }
 
@@ -196,15 +196,24 @@ fn the_tui_drives_a_running_agent_in_a_real_terminal() {
     t.keys(&["Tab"]);
     t.type_text(newlog.to_str().unwrap());
     t.keys(&["Enter"]);
-    t.wait("the new source in the list", |s| s.contains("tmuxlog"));
-    let sources = cli(&data, &["logs", "sources"]);
-    let added = sources["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["id"] == "tmuxlog")
-        .cloned()
-        .unwrap_or_else(|| panic!("{sources}"));
+    // the form closes once the agent has applied it (the typed id shows in the form before)
+    t.wait("the new source in the list", |s| {
+        s.contains("tmuxlog") && !s.contains("Add a log source")
+    });
+    let added = wait_for(Duration::from_secs(10), || {
+        let sources = cli(&data, &["logs", "sources"]);
+        sources["sources"]
+            .as_array()?
+            .iter()
+            .find(|x| x["id"] == "tmuxlog")
+            .cloned()
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "the CLI does not list the source the TUI added:\n{}",
+            t.screen()
+        )
+    });
     assert_eq!(added["origin"], "added");
     assert_eq!(added["include"][0], newlog.to_str().unwrap());
     // select it (sources are listed by id: app, tmuxlog) and tail it

@@ -71,18 +71,30 @@ impl Backend {
     ) -> Result<BTreeMap<String, Result<String, String>>, String> {
         self.check_permissions()?;
         let input = serde_json::json!({"version": "1.0", "secrets": names}).to_string();
-        let mut child = Command::new(&self.command)
-            .args(&self.args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| {
-                format!(
-                    "cannot run the secret command {}: {e}",
-                    self.command.display()
-                )
-            })?;
+        let mut attempt = 0;
+        let mut child = loop {
+            let r = Command::new(&self.command)
+                .args(&self.args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn();
+            match r {
+                Ok(c) => break c,
+                // ETXTBSY: the helper was just written and another thread's fork still holds
+                // it open for writing; that passes at once
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && attempt < 20 => {
+                    attempt += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "cannot run the secret command {}: {e}",
+                        self.command.display()
+                    ))
+                }
+            }
+        };
         if let Some(mut stdin) = child.stdin.take() {
             // a command that exits without reading is answered by its output, not this error
             let _ = stdin.write_all(input.as_bytes());
