@@ -117,6 +117,15 @@ pub fn lock(dir: &Path) -> anyhow::Result<File> {
     }
 }
 
+/// Whether an agent holds the data directory's lock (it runs, or is starting and has not opened
+/// its control socket yet). Takes and drops the lock at once when it is free.
+pub fn agent_holds(dir: &Path) -> bool {
+    let Ok(f) = File::options().write(true).open(dir.join("lookout.lock")) else {
+        return false;
+    };
+    matches!(f.try_lock(), Err(fs::TryLockError::WouldBlock))
+}
+
 /// Appends one event to the audit log, `<data_dir>/audit.log` (JSON lines, owner-only): what
 /// changed the agent's configuration or was refused. Never a secret value: callers pass ids
 /// and paths only. A failure to write is logged, not fatal.

@@ -84,7 +84,27 @@ pub fn main(g: &super::Global, o: Options) -> anyhow::Result<ExitCode> {
     };
     let timeout = Duration::from_secs(o.timeout.max(1));
     let dir = super::data_dir(g);
-    let result = match via_agent(&dir, &sql, o.limit, timeout) {
+    let mut result = via_agent(&dir, &sql, o.limit, timeout);
+    // an agent that holds the data directory but has no control socket yet is starting: the
+    // store file is its own (opening it here would keep it from starting), so wait for it
+    if result.is_none() && crate::datadir::agent_holds(&dir) {
+        let until = std::time::Instant::now() + Duration::from_secs(30);
+        while result.is_none()
+            && std::time::Instant::now() < until
+            && crate::datadir::agent_holds(&dir)
+        {
+            std::thread::sleep(Duration::from_millis(100));
+            result = via_agent(&dir, &sql, o.limit, timeout);
+        }
+        if result.is_none() && crate::datadir::agent_holds(&dir) {
+            eprintln!(
+                "error: an agent is starting on {} and does not answer yet; try again",
+                dir.display()
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    let result = match result {
         Some(r) => r,
         None => offline(g, &o, &sql, timeout),
     };
