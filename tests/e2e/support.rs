@@ -150,7 +150,8 @@ impl Agent {
         }
     }
 
-    /// Waits for the first answer of /health (any status) and returns the time it took.
+    /// Waits for the first answer of /health (any status), then for the pipeline to run (its
+    /// control socket), and returns the time it took.
     pub fn wait_ready(&mut self) -> Duration {
         let t = Instant::now();
         let port = self.port;
@@ -161,6 +162,13 @@ impl Agent {
                 self.stderr()
             );
         }
+        // the HTTP server answers before the pipeline runs; the control socket appears once it
+        // does (an agent whose pipeline cannot start exits instead)
+        let sock = self.data.join("control.sock");
+        let _ = wait_for(Duration::from_secs(20), || {
+            let exited = matches!(self.child.try_wait(), Ok(Some(_)));
+            (sock.exists() || exited).then_some(())
+        });
         t.elapsed()
     }
 
