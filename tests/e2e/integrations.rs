@@ -63,7 +63,7 @@ pub(crate) fn redis_server(dir: &Path, port: u16, password: &str) -> Server {
     s
 }
 
-fn redis_cli(port: u16, password: &str, args: &[&str]) -> String {
+pub(crate) fn redis_cli(port: u16, password: &str, args: &[&str]) -> String {
     let out = Command::new("redis-cli")
         .args(["-p", &port.to_string(), "--no-auth-warning", "-a", password])
         .args(args)

@@ -3,7 +3,7 @@
 //! secret command (the Datadog protocol), tampering detected; no value anywhere it could be
 //! printed.
 
-use crate::integrations::redis_server;
+use crate::integrations::{redis_cli, redis_server};
 use crate::support::*;
 use std::path::Path;
 use std::process::Command;
@@ -15,15 +15,6 @@ fn secrets(data: &Path, args: &[&str], stdin: &str) -> (i32, String, String) {
     a.extend_from_slice(args);
     a.extend(["--data-dir", &d]);
     lookout_with_stdin(&a, stdin)
-}
-
-fn redis_cli(port: u16, password: &str, args: &[&str]) -> String {
-    let out = Command::new("redis-cli")
-        .args(["-p", &port.to_string(), "--no-auth-warning", "-a", password])
-        .args(args)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Redis metrics lines written to the sink so far.
