@@ -64,33 +64,14 @@ async fn body<T: serde::de::DeserializeOwned>(req: Request<Incoming>) -> Result<
 }
 
 fn query_param(req: &Request<Incoming>, key: &str) -> Option<String> {
-    req.uri().query()?.split('&').find_map(|kv| {
-        let (k, v) = kv.split_once('=')?;
-        (k == key).then(|| decode(v))
-    })
+    query_value(req.uri().query()?, key)
 }
 
-fn decode(v: &str) -> String {
-    let b = v.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' => match (b.get(i + 1), b.get(i + 2)) {
-                (Some(h), Some(l)) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => {
-                    let hex = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
-                    out.push(hex(*h) * 16 + hex(*l));
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(b'%'),
-            },
-            b'+' => out.push(b' '),
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// A value of a query string, percent-decoded.
+fn query_value(query: &str, key: &str) -> Option<String> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
 }
 
 fn data_dir(state: &AgentState) -> PathBuf {
@@ -149,7 +130,10 @@ async fn handle(state: Arc<AgentState>, req: Request<Incoming>) -> Reply {
             let after = query_param(&req, "after")
                 .and_then(|a| a.parse().ok())
                 .unwrap_or(0);
-            let known = running(&state).is_some_and(|c| c.sources.iter().any(|s| s.id == source));
+            let known = state.running.read().is_ok_and(|c| {
+                c.as_ref()
+                    .is_some_and(|c| c.sources.iter().any(|s| s.id == source))
+            });
             if !known {
                 return error(
                     StatusCode::NOT_FOUND,
@@ -400,7 +384,8 @@ async fn set_service(state: &AgentState, id: &str, enable: bool) -> Reply {
 
 fn log_sources(state: &AgentState) -> api::LogSources {
     let rt = RuntimeSources::load(&data_dir(state)).unwrap_or_default();
-    let cfg = running(state);
+    // read in place: this is polled every 2 s by an open UI
+    let cfg = state.running.read();
     let snaps = state.registry.snapshots();
     let records = |id: &str| {
         snaps
@@ -409,7 +394,7 @@ fn log_sources(state: &AgentState) -> api::LogSources {
             .map_or(0, |s| s.sent_items)
     };
     let mut out: Vec<api::LogSource> = Vec::new();
-    if let Some(c) = &cfg {
+    if let Some(c) = cfg.as_ref().ok().and_then(|c| c.as_ref()) {
         for s in c
             .sources
             .iter()
@@ -806,6 +791,7 @@ mod tests {
 
     #[test]
     fn query_values_decode() {
+        let decode = |v: &str| query_value(&format!("other=1&v={v}"), "v").unwrap();
         assert_eq!(decode("a%20b%2Fc"), "a b/c");
         assert_eq!(decode("50%"), "50%");
         assert_eq!(decode("%zz+x"), "%zz x");

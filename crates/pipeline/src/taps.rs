@@ -78,9 +78,9 @@ impl Taps {
             .saturating_sub(after + 1)
             .min(t.next.saturating_sub(1));
         let lines: Vec<TapLine> = t.lines.iter().filter(|l| l.seq > after).cloned().collect();
-        let next = t.next - 1;
+        let last = t.next - 1;
         self.open.store(m.len(), Relaxed);
-        (lines, next.max(after.min(next)), missed)
+        (lines, last, missed)
     }
 
     /// The recent lines of a source's tap (empty when not open).

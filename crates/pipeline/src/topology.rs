@@ -339,6 +339,15 @@ impl SinkContext {
         }
     }
 
+    /// Counts a delivery of `items` that started at `started` (latency, items sent, a success
+    /// for health) and acknowledges every batch received so far.
+    pub async fn delivered(&mut self, items: u64, started: std::time::Instant) {
+        self.stats.latency.observe(started.elapsed());
+        self.stats.sent_items.fetch_add(items, Relaxed);
+        self.stats.record_success();
+        self.ack().await;
+    }
+
     /// Acknowledges every batch received so far: delivered, dead-lettered or deliberately
     /// dropped. A disk buffer frees them; a memory buffer settles their sources'
     /// acknowledgement tokens.

@@ -100,10 +100,7 @@ impl Sink for FileSink {
                     let t = Instant::now();
                     match self.write_line(&line) {
                         Ok(()) => {
-                            cx.stats.latency.observe(t.elapsed());
-                            cx.stats.sent_items.fetch_add(items, Relaxed);
-                            cx.stats.record_success();
-                            cx.ack().await;
+                            cx.delivered(items, t).await;
                             break;
                         }
                         Err(e) => {

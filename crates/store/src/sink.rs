@@ -86,10 +86,7 @@ impl Sink for DuckdbSink {
                         .unwrap_or_else(|e| Err(format!("the store writer failed: {e}")));
                     match r {
                         Ok(_) => {
-                            cx.stats.latency.observe(t.elapsed());
-                            cx.stats.sent_items.fetch_add(items, Relaxed);
-                            cx.stats.record_success();
-                            cx.ack().await;
+                            cx.delivered(items, t).await;
                             break;
                         }
                         Err(e) => {

@@ -113,6 +113,8 @@ impl Backend for ApiBackend {
 struct FirstRun {
     data_dir: PathBuf,
     global: Global,
+    /// The scan the operator chose from (kept so `apply` does not scan the host again).
+    found: std::cell::RefCell<Option<crate::autoconf::Discovered>>,
 }
 
 /// The secret holding the New Relic license key the first run stores.
@@ -156,6 +158,7 @@ pub fn setup_yaml(choice: &SetupChoice, store_dir: &Path) -> String {
 impl Setup for FirstRun {
     fn discover(&self) -> Result<api::Services, String> {
         let d = crate::autoconf::discover()?;
+        *self.found.borrow_mut() = Some(d.clone());
         let o = crate::autoconf::Overrides::load(&self.data_dir).unwrap_or_default();
         let base = lookout_config::load(None, &[], &lookout_config::process_env)
             .map_err(|e| e.to_string())?;
@@ -186,7 +189,11 @@ impl Setup for FirstRun {
             );
         }
         // the services not chosen are disabled, so auto-configuration leaves them out
-        let d = crate::autoconf::discover().unwrap_or_default();
+        let found = self.found.borrow().clone();
+        let d = match found {
+            Some(d) => d,
+            None => crate::autoconf::discover().unwrap_or_default(),
+        };
         let mut o = crate::autoconf::Overrides::load(dir).unwrap_or_default();
         for id in d.ids() {
             let service = d
@@ -274,6 +281,7 @@ pub fn main(g: &Global, no_color: bool) -> anyhow::Result<ExitCode> {
     let setup = FirstRun {
         data_dir: dir,
         global: g.clone(),
+        found: std::cell::RefCell::new(None),
     };
     let opts = lookout_tui::Options {
         no_color: no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
