@@ -588,6 +588,9 @@ impl Scanner {
             let _ =
                 self.proc
                     .read_pid_cmdline(pid, &mut self.buf, self.cfg.command_line_max, &mut cmd);
+            if self.cfg.strip_command_line {
+                strip_arguments(&self.buf, &mut cmd);
+            }
             let exe = match self.proc.read_pid_exe(pid) {
                 Ok(p) => p.map(|p| Arc::from(p.to_string_lossy().as_ref())),
                 Err(e) => {
@@ -650,5 +653,15 @@ impl Scanner {
             },
             denied,
         ))
+    }
+}
+
+/// Keeps only the executable of a command line: the first NUL-separated word of the raw
+/// `/proc/<pid>/cmdline` bytes in `raw` (a kernel thread's empty line stays empty).
+pub(super) fn strip_arguments(raw: &[u8], cmd: &mut String) {
+    let first = raw.split(|b| *b == 0).next().unwrap_or_default();
+    let exe = String::from_utf8_lossy(first);
+    if cmd.starts_with(exe.as_ref()) {
+        cmd.truncate(exe.len());
     }
 }

@@ -361,3 +361,17 @@ fn emitted_metrics_follow_semantic_conventions() {
         .iter()
         .all(|m| m.name.starts_with("lookout.process.group.")));
 }
+
+#[test]
+fn strip_command_line_keeps_only_the_executable() {
+    let mut cmd = String::from("/usr/bin/mysql -u root --password=hunter2");
+    super::scan::strip_arguments(b"/usr/bin/mysql\0-u\0root\0--password=hunter2\0", &mut cmd);
+    assert_eq!(cmd, "/usr/bin/mysql");
+    // a process that rewrote its line without NULs keeps it (as the agent does)
+    let mut cmd = String::from("postgres: checkpointer");
+    super::scan::strip_arguments(b"postgres: checkpointer\0", &mut cmd);
+    assert_eq!(cmd, "postgres: checkpointer");
+    let mut cmd = String::new();
+    super::scan::strip_arguments(b"", &mut cmd);
+    assert_eq!(cmd, "");
+}
