@@ -448,6 +448,9 @@ pub struct ProcessMetricsConfig {
     /// before the built-in table.
     #[serde(default)]
     pub services: BTreeMap<String, Vec<crate::types::Pattern>>,
+    /// Keep only the executable of each command line (its arguments can hold secrets).
+    #[serde(default)]
+    pub strip_command_line: bool,
     /// Emit process start/exit events (as logs), from a cheap scan of /proc's directory names.
     #[serde(default = "yes")]
     pub lifecycle_events: bool,
@@ -484,6 +487,7 @@ impl Default for ProcessMetricsConfig {
             proc_path: default_proc(),
             etc_path: default_etc(),
             services: BTreeMap::new(),
+            strip_command_line: false,
             lifecycle_events: true,
             lifecycle_interval: default_lifecycle_interval(),
         }
@@ -839,6 +843,61 @@ pub struct OtlpHttpConfig {
     /// How long deliveries may fail before `/health` reports this sink.
     #[serde(default = "default_health_threshold")]
     pub health_threshold: Duration,
+    /// Outbound proxy (`http://`, `https://` or `socks5://`, credentials in the URL). Without
+    /// it, `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` and `NO_PROXY` apply unless `env_proxy` is
+    /// false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<ProxyUrl>,
+    /// Whether the usual proxy environment variables apply (when `proxy` is not set).
+    #[serde(default = "yes")]
+    pub env_proxy: bool,
+    /// Extra certificate authorities trusted beside the system's.
+    #[serde(default)]
+    pub tls: ClientTlsConfig,
+}
+
+/// Extra trust for an outbound TLS connection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientTlsConfig {
+    /// A PEM file of CA certificates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// A directory whose `.pem`/`.crt` files hold CA certificates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_dir: Option<PathBuf>,
+}
+
+/// A proxy URL: `http`, `https`, `socks5` or `socks5h`, with a host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyUrl(pub url::Url);
+
+impl Serialize for ProxyUrl {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ProxyUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let s = String::deserialize(d)?;
+        let url = url::Url::parse(&s).map_err(|e| {
+            D::Error::custom(format!(
+                "invalid proxy URL: {e} (write it in full, e.g. `http://proxy.example:3128`)"
+            ))
+        })?;
+        if !matches!(url.scheme(), "http" | "https" | "socks5" | "socks5h") {
+            return Err(D::Error::custom(format!(
+                "invalid proxy URL: the scheme must be http, https, socks5 or socks5h, not `{}`",
+                url.scheme()
+            )));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(D::Error::custom("invalid proxy URL: no host"));
+        }
+        Ok(ProxyUrl(url))
+    }
 }
 
 fn default_timeout() -> Duration {

@@ -40,6 +40,40 @@ pub struct OtlpHttpSink {
     circuit: Circuit,
 }
 
+/// The certificate authorities of `tls.ca_file` and every `.pem`/`.crt` file of `tls.ca_dir`,
+/// trusted beside the system's roots.
+pub fn extra_roots(
+    tls: &lookout_config::ClientTlsConfig,
+) -> Result<Vec<reqwest::Certificate>, String> {
+    let mut files = Vec::new();
+    if let Some(f) = &tls.ca_file {
+        files.push(f.clone());
+    }
+    if let Some(d) = &tls.ca_dir {
+        let rd = std::fs::read_dir(d)
+            .map_err(|e| format!("cannot read tls.ca_dir {}: {e}", d.display()))?;
+        let mut found: Vec<_> = rd
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "pem" || x == "crt"))
+            .collect();
+        found.sort();
+        files.extend(found);
+    }
+    let mut out = Vec::new();
+    for f in files {
+        let pem =
+            std::fs::read(&f).map_err(|e| format!("cannot read CA file {}: {e}", f.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("{} holds no PEM certificate: {e}", f.display()))?;
+        if certs.is_empty() {
+            return Err(format!("{} holds no PEM certificate", f.display()));
+        }
+        out.extend(certs);
+    }
+    Ok(out)
+}
+
 /// The URL for a signal: the endpoint's path with `/v1/<signal>` appended, unless the endpoint
 /// already names a signal path.
 pub fn signal_url(endpoint: &Url, signal: Signal) -> String {
@@ -142,11 +176,25 @@ impl OtlpHttpSink {
         data_dir: &std::path::Path,
         sink_id: &str,
     ) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(cfg.timeout.0)
             .connect_timeout(cfg.timeout.0.min(Duration::from_secs(10)))
             .user_agent(concat!("lookout/", env!("CARGO_PKG_VERSION")))
             .pool_idle_timeout(Duration::from_secs(60))
+            .min_tls_version(reqwest::tls::Version::TLS_1_2);
+        match &cfg.proxy {
+            Some(p) => {
+                let proxy =
+                    reqwest::Proxy::all(p.0.as_str()).map_err(|e| format!("invalid proxy: {e}"))?;
+                builder = builder.proxy(proxy);
+            }
+            None if !cfg.env_proxy => builder = builder.no_proxy(),
+            None => {}
+        }
+        for cert in extra_roots(&cfg.tls)? {
+            builder = builder.add_root_certificate(cert);
+        }
+        let client = builder
             .build()
             .map_err(|e| format!("cannot create the HTTP client: {e}"))?;
         let nr = is_new_relic(&cfg.endpoint.0);
@@ -553,6 +601,9 @@ mod tests {
                 max_attempts: 0,
             },
             health_threshold: D::from_millis(50),
+            proxy: None,
+            env_proxy: true,
+            tls: Default::default(),
         };
         let batches: Vec<Batch> = (0..3)
             .map(|i| {
