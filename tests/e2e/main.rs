@@ -19,6 +19,7 @@
 //! - `secrets`: the encrypted store with a real Redis password, rotation, a secret command;
 //! - `tui`: `lookout tui` driven in tmux against a running agent;
 //! - `receive_otlp`: the OTLP receiver with the OpenTelemetry Python SDK and grpcio.
+//! - `migrate`: `lookout migrate-infra` on a fake installed New Relic Infrastructure agent.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -32,6 +33,7 @@ mod first_run;
 mod integrations;
 mod invalid_configs;
 mod logs;
+mod migrate;
 mod otlp;
 mod processes;
 mod receive_otlp;

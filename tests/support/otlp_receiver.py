@@ -5,7 +5,7 @@ It decodes every request with the official `opentelemetry-proto` Python package 
 code), so a test proves that what lookout sends is valid OTLP. For each request it appends one
 JSON line to --out summarising what it decoded: the path, the Content-Encoding, the number of
 bytes, and for metrics each metric's name, unit, kind, temporality and monotonicity, the data
-point count and the resource attributes. It answers 200 with an empty export response, or
+point count and the resource attributes; for logs the count and the first 200 bodies. It answers 200 with an empty export response, or
 --status for every request (to simulate a failing backend).
 
 --fail-first N applies --status to the first N requests only; --retry-after S adds that header
@@ -100,6 +100,8 @@ class Handler(BaseHTTPRequestHandler):
                 req = logs_service_pb2.ExportLogsServiceRequest()
                 req.ParseFromString(body)
                 record["log_records"] = sum(len(s.log_records) for r in req.resource_logs for s in r.scope_logs)
+                record["log_bodies"] = [anyvalue(lr.body) for r in req.resource_logs
+                                        for s in r.scope_logs for lr in s.log_records][:200]
                 resp = logs_service_pb2.ExportLogsServiceResponse().SerializeToString()
             elif self.path == "/v1/traces":
                 req = trace_service_pb2.ExportTraceServiceRequest()

@@ -210,7 +210,7 @@ pub struct HostSample {
     pub cpus: u32,
     /// Busy share of the whole host, 0-100.
     pub cpu_percent: f64,
-    /// Memory in use (total minus available).
+    /// Memory in use: total - free - buffers - cached - reclaimable slab (procps `free`).
     pub mem_used_bytes: u64,
     /// Memory in all.
     pub mem_total_bytes: u64,

@@ -8,6 +8,7 @@ mod ctl;
 mod diagnose;
 mod discover;
 mod dlq;
+mod migrate;
 mod preview;
 mod processes;
 mod query;
@@ -209,6 +210,10 @@ pub enum Command {
         #[command(subcommand)]
         action: secrets_cmd::Action,
     },
+    /// Move this host from the New Relic Infrastructure agent to lookout: convert its
+    /// configuration (`--dry-run` shows the report), run lookout beside it, compare, then stop
+    /// it; `--rollback` restores it.
+    MigrateInfra(migrate::Opts),
     /// Print the version.
     Version {
         /// Machine-readable output.
@@ -288,6 +293,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         },
         Command::Tui { no_color } => tui_cmd::main(&g, no_color),
         Command::Secrets { action } => secrets_cmd::main(&g, action),
+        Command::MigrateInfra(o) => migrate::main(&g, o),
         Command::Host { json } => ctl::host(&g, json),
         Command::Pipeline { json } => ctl::pipeline(&g, json),
         Command::Services { action } => ctl::services(&g, action),

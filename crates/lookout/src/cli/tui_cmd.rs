@@ -233,7 +233,7 @@ impl Setup for FirstRun {
 
 /// Starts `lookout run` in the background, detached from this terminal, its log in the data
 /// directory.
-fn start_agent(config: &Path, dir: &Path, g: &Global) -> Result<(), String> {
+pub(crate) fn start_agent(config: &Path, dir: &Path, g: &Global) -> Result<(), String> {
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let log = std::fs::OpenOptions::new()
