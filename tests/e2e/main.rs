@@ -19,6 +19,7 @@
 //! - `secrets`: the encrypted store with a real Redis password, rotation, a secret command;
 //! - `tui`: `lookout tui` driven in tmux against a running agent;
 //! - `receive_otlp`: the OTLP receiver with the OpenTelemetry Python SDK and grpcio.
+//! - `transport`: the exporter with a private CA, through tinyproxy (HTTP CONNECT) and microsocks (SOCKS5).
 //! - `migrate`: `lookout migrate-infra` on a fake installed New Relic Infrastructure agent.
 #![allow(clippy::unwrap_used)]
 
@@ -42,4 +43,5 @@ mod secrets;
 mod startup;
 mod statsd;
 mod store;
+mod transport;
 mod tui;
