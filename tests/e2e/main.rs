@@ -20,6 +20,8 @@
 //! - `tui`: `lookout tui` driven in tmux against a running agent;
 //! - `receive_otlp`: the OTLP receiver with the OpenTelemetry Python SDK and grpcio.
 //! - `transport`: the exporter with a private CA, through tinyproxy (HTTP CONNECT) and microsocks (SOCKS5).
+//! - `history`: the configuration history, diff and rollback; the audit log command.
+//! - `signing`: `config keygen|sign|verify`, the signatures checked by openssl too.
 //! - `migrate`: `lookout migrate-infra` on a fake installed New Relic Infrastructure agent.
 #![allow(clippy::unwrap_used)]
 
@@ -31,6 +33,7 @@ mod control;
 mod delivery;
 mod discovery;
 mod first_run;
+mod history;
 mod integrations;
 mod invalid_configs;
 mod logs;
@@ -40,6 +43,7 @@ mod processes;
 mod receive_otlp;
 mod reload;
 mod secrets;
+mod signing;
 mod startup;
 mod statsd;
 mod store;

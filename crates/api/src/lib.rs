@@ -459,9 +459,14 @@ pub struct ConfigView {
 
 /// `POST /v1/config/{check,apply}`: a new text for the configuration file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ConfigChange {
     /// The whole new file.
     pub yaml: String,
+    /// Why, for the configuration history (`rollback to 3`); `control: config apply` when
+    /// absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 /// The answer to a [`ConfigChange`].

@@ -169,9 +169,15 @@ async fn handle(state: Arc<AgentState>, req: Request<Incoming>) -> Reply {
                 Ok(c) => c,
                 Err(r) => return r,
             };
-            config_change(&state, &c.yaml, path == paths::CONFIG_APPLY).await
+            config_change(&state, &c, path == paths::CONFIG_APPLY).await
         }
-        (Method::POST, paths::CONFIG_RELOAD) => match state.command(Command::ReloadFile).await {
+        (Method::POST, paths::CONFIG_RELOAD) => match state
+            .command(|reply| Command::ReloadFile {
+                reply,
+                origin: "control: reload".into(),
+            })
+            .await
+        {
             Ok(h) => action(true, format!("configuration reloaded: {h}"), Some(h)),
             Err(e) => action(false, e, None),
         },
@@ -637,7 +643,8 @@ pub fn unified_diff(old: &str, new: &str, old_name: &str, new_name: &str) -> Str
         .to_string()
 }
 
-async fn config_change(state: &AgentState, yaml: &str, apply: bool) -> Reply {
+async fn config_change(state: &AgentState, change: &api::ConfigChange, apply: bool) -> Reply {
+    let yaml = change.yaml.as_str();
     let Some(path) = state.config_file.clone() else {
         return ok(&api::ConfigCheck {
             valid: false,
@@ -668,7 +675,14 @@ async fn config_change(state: &AgentState, yaml: &str, apply: bool) -> Reply {
         r.error = Some(format!("cannot write {name}: {e}"));
         return ok(&r);
     }
-    match state.command(Command::ReloadFile).await {
+    let origin = change
+        .origin
+        .clone()
+        .unwrap_or_else(|| "control: config apply".into());
+    match state
+        .command(|reply| Command::ReloadFile { reply, origin })
+        .await
+    {
         Ok(h) => {
             r.applied = true;
             r.config_hash = Some(h);

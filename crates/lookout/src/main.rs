@@ -7,6 +7,7 @@ mod cli;
 mod control;
 mod datadir;
 mod factory;
+mod history;
 mod hostwatch;
 mod logging;
 mod runtime_sources;

@@ -58,8 +58,14 @@ pub struct AgentState {
 pub enum Command {
     /// Re-read the operator's choices (`autoconfig.json`, `sources.json`) and apply them.
     Recompose(tokio::sync::oneshot::Sender<Result<String, String>>),
-    /// Re-read the configuration file and apply it (as SIGHUP does).
-    ReloadFile(tokio::sync::oneshot::Sender<Result<String, String>>),
+    /// Re-read the configuration file and apply it (as SIGHUP does); `origin` goes to the
+    /// configuration history.
+    ReloadFile {
+        /// The answer: the new configuration hash, or why it was refused.
+        reply: tokio::sync::oneshot::Sender<Result<String, String>>,
+        /// Why (`control: config apply`, `rollback to 3`...).
+        origin: String,
+    },
 }
 
 impl AgentState {

@@ -452,7 +452,8 @@ pub fn config_change(
     } else {
         paths::CONFIG_CHECK
     };
-    let r: api::ConfigCheck = match client(g).post(path, &api::ConfigChange { yaml }) {
+    let r: api::ConfigCheck = match client(g).post(path, &api::ConfigChange { yaml, origin: None })
+    {
         Ok(r) => r,
         Err(e) => return Ok(fail(&e)),
     };
@@ -510,7 +511,10 @@ pub fn config_edit(g: &Global, yes: bool) -> anyhow::Result<ExitCode> {
     }
     let r: api::ConfigCheck = match c.post(
         paths::CONFIG_CHECK,
-        &api::ConfigChange { yaml: text.clone() },
+        &api::ConfigChange {
+            yaml: text.clone(),
+            origin: None,
+        },
     ) {
         Ok(r) => r,
         Err(e) => return Ok(fail(&e)),
@@ -533,7 +537,10 @@ pub fn config_edit(g: &Global, yes: bool) -> anyhow::Result<ExitCode> {
 }
 
 fn config_apply_text(c: &Client, yaml: String) -> anyhow::Result<ExitCode> {
-    match c.post::<_, api::ConfigCheck>(paths::CONFIG_APPLY, &api::ConfigChange { yaml }) {
+    match c.post::<_, api::ConfigCheck>(
+        paths::CONFIG_APPLY,
+        &api::ConfigChange { yaml, origin: None },
+    ) {
         Ok(r) if r.applied => {
             out(&format!(
                 "applied: configuration {}",

@@ -8,6 +8,7 @@ mod ctl;
 mod diagnose;
 mod discover;
 mod dlq;
+mod history_cmd;
 mod migrate;
 mod preview;
 mod processes;
@@ -15,6 +16,7 @@ mod query;
 mod redact_cmd;
 pub mod run;
 mod secrets_cmd;
+mod sign_cmd;
 mod statsd_cmd;
 pub mod status;
 mod tui_cmd;
@@ -214,6 +216,18 @@ pub enum Command {
     /// configuration (`--dry-run` shows the report), run lookout beside it, compare, then stop
     /// it; `--rollback` restores it.
     MigrateInfra(migrate::Opts),
+    /// The audit log: configuration changes, secret accesses, refused clients, migrations.
+    Audit {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// Only this kind (config, secret, control, migrate-infra...).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only the last N entries (0: all).
+        #[arg(long, default_value_t = 0)]
+        last: usize,
+    },
     /// Print the version.
     Version {
         /// Machine-readable output.
@@ -266,6 +280,88 @@ pub enum ConfigAction {
         #[arg(long)]
         yes: bool,
     },
+    /// Every configuration the agent loaded: version, time, content hash, origin, result.
+    History {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make an operator key pair for signing configurations: ID.key (private, 0600), ID.pub
+    /// (for the agents' trusted keys) and ID.pub.pem.
+    Keygen {
+        /// The key's id (signatures name it; rotate by adding a new id).
+        #[arg(long)]
+        key_id: String,
+        /// ecdsa-p256 or ed25519.
+        #[arg(long, default_value = "ecdsa-p256")]
+        algorithm: String,
+        /// Where to write the files.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign a configuration file's exact bytes with a version, an expiry and the hosts it is
+    /// for; writes FILE.sig.
+    Sign {
+        /// The configuration.
+        file: PathBuf,
+        /// The private key (from `config keygen`).
+        #[arg(long)]
+        key: PathBuf,
+        /// The configuration's version: agents refuse one not newer than what they run.
+        #[arg(long = "config-version")]
+        version: u64,
+        /// How long it is valid.
+        #[arg(long, default_value = "7d")]
+        expires: String,
+        /// Host-name globs it is for (comma-separated or repeated; none: every host).
+        #[arg(long)]
+        hosts: Vec<String>,
+        /// Where to write the signature (default: FILE.sig).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a signed configuration as an agent would.
+    Verify {
+        /// The configuration.
+        file: PathBuf,
+        /// Its signature (default: FILE.sig).
+        #[arg(long)]
+        signature: Option<PathBuf>,
+        /// Trusted public keys (ID.pub), repeatable.
+        #[arg(long, required = true)]
+        trust: Vec<PathBuf>,
+        /// The host name to check against (default: this host's).
+        #[arg(long)]
+        host: Option<String>,
+        /// The version the agent runs (a signature must be newer).
+        #[arg(long, default_value_t = 0)]
+        running_version: u64,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The difference between two versions of the history.
+    Diff {
+        /// The older version.
+        a: u64,
+        /// The newer version.
+        b: u64,
+    },
+    /// Make a version of the history the configuration again (default: the one before the
+    /// running one); a running agent validates and applies it.
+    Rollback {
+        /// The version (`lookout config history`).
+        version: Option<u64>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs a parsed command line.
@@ -290,10 +386,37 @@ pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
             ConfigAction::Check { file, json } => ctl::config_change(&g, &file, false, json),
             ConfigAction::Apply { file, json } => ctl::config_change(&g, &file, true, json),
             ConfigAction::Edit { yes } => ctl::config_edit(&g, yes),
+            ConfigAction::History { json } => history_cmd::list(&g, json),
+            ConfigAction::Keygen {
+                key_id,
+                algorithm,
+                out,
+                json,
+            } => sign_cmd::keygen(&key_id, &algorithm, &out, json),
+            ConfigAction::Sign {
+                file,
+                key,
+                version,
+                expires,
+                hosts,
+                out,
+                json,
+            } => sign_cmd::sign(&file, &key, version, &expires, &hosts, out, json),
+            ConfigAction::Verify {
+                file,
+                signature,
+                trust,
+                host,
+                running_version,
+                json,
+            } => sign_cmd::verify(&file, signature, &trust, host, running_version, json),
+            ConfigAction::Diff { a, b } => history_cmd::diff(&g, a, b),
+            ConfigAction::Rollback { version, json } => history_cmd::rollback(&g, version, json),
         },
         Command::Tui { no_color } => tui_cmd::main(&g, no_color),
         Command::Secrets { action } => secrets_cmd::main(&g, action),
         Command::MigrateInfra(o) => migrate::main(&g, o),
+        Command::Audit { json, kind, last } => history_cmd::audit(&g, json, kind.as_deref(), last),
         Command::Host { json } => ctl::host(&g, json),
         Command::Pipeline { json } => ctl::pipeline(&g, json),
         Command::Services { action } => ctl::services(&g, action),

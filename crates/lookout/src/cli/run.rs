@@ -137,6 +137,7 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
     if let Ok(mut r) = state.running.write() {
         *r = Some(config.clone());
     }
+    remember(&data_dir, &g, load_file(&g).0.as_deref(), "start", Ok(()));
     // the control socket appears once the pipeline runs: a client that finds it can act
     let control_task = match crate::control::bind(&data_dir) {
         Ok(l) => Some(tokio::spawn(crate::control::serve(l, state.clone()))),
@@ -185,30 +186,47 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
             _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
             _ = int.recv() => { tracing::info!("SIGINT: shutting down"); break; }
             _ = hup.recv() => {
-                let new = match lookout_config::load(g.config.as_deref(), &g.set, &lookout_config::process_env) {
+                let (text, loaded) = load_file(&g);
+                let new = match loaded {
                     Ok(c) => c,
                     Err(e) => {
                         state.reloads_failed.fetch_add(1, Relaxed);
                         tracing::error!(
                             "SIGHUP: configuration rejected, keeping the running one: {}",
-                            e.to_string().replace('\n', " ")
+                            e.replace('\n', " ")
                         );
+                        remember(&data_dir, &g, text.as_deref(), "SIGHUP", Err(&e));
                         continue;
                     }
                 };
                 let merged = reload_compose(&new, autoconfig.enabled, &discovered, &data_dir, "SIGHUP");
                 match apply(merged, "SIGHUP", &current, topology, &registry, &routes, &data_dir, &state).await {
-                    (t, Some(applied)) => { topology = t; current = applied; base = new; }
-                    (t, None) => { topology = t; }
+                    (t, Ok(applied)) => {
+                        topology = t;
+                        current = applied;
+                        base = new;
+                        remember(&data_dir, &g, text.as_deref(), "SIGHUP", Ok(()));
+                    }
+                    (t, Err(e)) => {
+                        topology = t;
+                        remember(&data_dir, &g, text.as_deref(), "SIGHUP", Err(&e));
+                    }
                 }
             }
             Some(cmd) = cmd_rx.recv() => {
+                // the file's text and why, for the history (a recomposition keeps the file)
+                let mut file: Option<(Option<String>, String)> = None;
                 let (new_base, reply, why) = match cmd {
-                    Command::ReloadFile(reply) => {
-                        match lookout_config::load(g.config.as_deref(), &g.set, &lookout_config::process_env) {
-                            Ok(c) => (c, reply, "control: configuration file"),
+                    Command::ReloadFile { reply, origin } => {
+                        let (text, loaded) = load_file(&g);
+                        match loaded {
+                            Ok(c) => {
+                                file = Some((text, origin));
+                                (c, reply, "control: configuration file")
+                            }
                             Err(e) => {
                                 state.reloads_failed.fetch_add(1, Relaxed);
+                                remember(&data_dir, &g, text.as_deref(), &origin, Err(&e));
                                 let _ = reply.send(Err(format!("configuration rejected: {e}")));
                                 continue;
                             }
@@ -226,15 +244,21 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
                     Err(e) => { let _ = reply.send(Err(e)); continue; }
                 };
                 match apply(merged, why, &current, topology, &registry, &routes, &data_dir, &state).await {
-                    (t, Some(applied)) => {
+                    (t, Ok(applied)) => {
                         topology = t;
                         current = applied;
                         base = new_base;
+                        if let Some((text, origin)) = &file {
+                            remember(&data_dir, &g, text.as_deref(), origin, Ok(()));
+                        }
                         let _ = reply.send(Ok(config_hash(&current)));
                     }
-                    (t, None) => {
+                    (t, Err(e)) => {
                         topology = t;
-                        let _ = reply.send(Err("the new pipeline could not be built; the running one is unchanged (see the agent's log)".into()));
+                        if let Some((text, origin)) = &file {
+                            remember(&data_dir, &g, text.as_deref(), origin, Err(&e));
+                        }
+                        let _ = reply.send(Err(format!("the new pipeline could not be built; the running one is unchanged: {e}")));
                     }
                 }
             }
@@ -302,14 +326,14 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
                     Err(e) => { tracing::error!("autoconfig: {e}; keeping the running configuration"); discovered = d; continue; }
                 };
                 match apply(merged, "autoconfig", &current, topology, &registry, &routes, &data_dir, &state).await {
-                    (t, Some(applied)) => {
+                    (t, Ok(applied)) => {
                         topology = t;
                         current = applied;
                         auto_ids = ids;
                         auto_settings = overrides.services;
                         state.autoconfig_scanned(&auto_ids, changes);
                     }
-                    (t, None) => { topology = t; }
+                    (t, Err(_)) => { topology = t; }
                 }
                 discovered = d;
             }
@@ -348,7 +372,7 @@ async fn apply(
     routes: &Routes,
     data_dir: &std::path::Path,
     state: &AgentState,
-) -> (Topology, Option<Config>) {
+) -> (Topology, Result<Config, String>) {
     if new.settings.server != current.settings.server {
         tracing::warn!("{why}: server settings changed; they take effect at the next restart");
     }
@@ -360,7 +384,7 @@ async fn apply(
             lookout_receivers::listen::rollback_generation(generation);
             state.reloads_failed.fetch_add(1, Relaxed);
             tracing::error!("{why}: configuration rejected, keeping the running one: {e}");
-            return (running, None);
+            return (running, Err(e.to_string()));
         }
     };
     let _ = running.shutdown(current.settings.shutdown_grace.0).await;
@@ -376,7 +400,58 @@ async fn apply(
         *r = Some(new.clone());
     }
     tracing::info!(hash = %hash, "{why}: configuration reloaded");
-    (next, Some(new))
+    (next, Ok(new))
+}
+
+/// Reads the configuration file once: its text (for the history; the embedded default's when
+/// there is no file, `None` when it cannot be read) and the configuration from that text.
+fn load_file(g: &Global) -> (Option<String>, Result<Config, String>) {
+    let env = &lookout_config::process_env;
+    match g.config.as_deref() {
+        None => (
+            Some(lookout_config::DEFAULT_CONFIG.to_string()),
+            lookout_config::load(None, &g.set, env).map_err(|e| e.to_string()),
+        ),
+        Some(p) => match std::fs::read_to_string(p) {
+            Ok(t) => {
+                let r = lookout_config::load_str(&p.display().to_string(), &t, &g.set, env)
+                    .map_err(|e| e.to_string());
+                (Some(t), r)
+            }
+            Err(e) => (
+                None,
+                Err(format!("cannot read config file {}: {e}", p.display())),
+            ),
+        },
+    }
+}
+
+/// Adds an attempt to the configuration history and the audit log; a history that cannot be
+/// written is logged, never fatal.
+fn remember(
+    data_dir: &std::path::Path,
+    g: &Global,
+    text: Option<&str>,
+    origin: &str,
+    result: Result<(), &str>,
+) {
+    let Some(text) = text else { return };
+    match crate::history::record(data_dir, text, g.config.as_deref(), origin, result) {
+        Ok(e) => datadir::audit(
+            data_dir,
+            "config",
+            &format!(
+                "version {} ({origin}): {}{}",
+                e.version,
+                e.result,
+                e.reason
+                    .as_deref()
+                    .map(|r| format!(": {}", r.replace('\n', " ")))
+                    .unwrap_or_default()
+            ),
+        ),
+        Err(e) => tracing::warn!("configuration history: {e}"),
+    }
 }
 
 fn now_unix() -> u64 {

@@ -89,6 +89,7 @@ impl Backend for ApiBackend {
                 p,
                 &api::ConfigChange {
                     yaml: yaml.to_string(),
+                    origin: Some("tui: config apply".into()),
                 },
             )
             .map_err(e)
