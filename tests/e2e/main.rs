@@ -22,6 +22,7 @@
 //! - `transport`: the exporter with a private CA, through tinyproxy (HTTP CONNECT) and microsocks (SOCKS5).
 //! - `history`: the configuration history, diff and rollback; the audit log command.
 //! - `signing`: `config keygen|sign|verify`, the signatures checked by openssl too.
+//! - `remote`: signed remote configurations from a local endpoint: applied, refused with reasons, rotation, backoff and circuit, offline start.
 //! - `migrate`: `lookout migrate-infra` on a fake installed New Relic Infrastructure agent.
 #![allow(clippy::unwrap_used)]
 
@@ -42,6 +43,7 @@ mod otlp;
 mod processes;
 mod receive_otlp;
 mod reload;
+mod remote;
 mod secrets;
 mod signing;
 mod startup;

@@ -87,6 +87,9 @@ pub struct Status {
     pub log_level: Option<LogLevelState>,
     /// Auto-configuration's state (`null` when off).
     pub autoconfig: serde_json::Value,
+    /// The remote configuration poller (`null` without `remote:`): url, state (`ok`,
+    /// `backoff`, `open`), failures, the version applied, the last rejection.
+    pub remote: serde_json::Value,
     /// The local stores.
     pub stores: Vec<serde_json::Value>,
 }

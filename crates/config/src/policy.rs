@@ -204,6 +204,9 @@ pub fn check_local_only(config: &Config) -> Result<(), (String, &'static str)> {
             "listens on an IP socket",
         ));
     }
+    if config.settings.remote.is_some() {
+        return Err(("remote".into(), "polls a configuration over the network"));
+    }
     for s in &config.sinks {
         if matches!(s.kind, crate::schema::SinkKind::OtlpHttp(_)) {
             return Err((format!("sinks.{}", s.id), "sends data over the network"));

@@ -49,6 +49,10 @@ pub struct Settings {
     /// its own values cannot be references.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_backend: Option<SecretBackendConfig>,
+    /// Remote configuration: where signed configurations are polled from and which keys sign
+    /// them (see `docs/remote-config.md`). Only ever taken from the local file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<RemoteConfig>,
     /// Sources (handled separately; present here so unknown-key hints name it).
     #[serde(default, skip_serializing)]
     pub sources: Option<serde::de::IgnoredAny>,
@@ -62,6 +66,56 @@ pub struct Settings {
 
 fn default_grace() -> Duration {
     Duration::from_secs(10)
+}
+
+/// `remote:`: polling a signed configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteConfig {
+    /// The URL answering a configuration bundle (`{"config": ..., "signature": ...}`).
+    pub url: Endpoint,
+    /// Time between polls (each drawn within ±10 %).
+    #[serde(default = "default_remote_interval")]
+    pub interval: Duration,
+    /// Limit of one request.
+    #[serde(default = "default_timeout")]
+    pub timeout: Duration,
+    /// Public key files (`lookout config keygen`'s `ID.pub`) whose signatures are accepted.
+    pub trusted_keys: Vec<PathBuf>,
+    /// Extra request headers (e.g. an authorization token, as `${secret:NAME}`).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// First wait after a failure; it doubles up to `max_backoff`, drawn in [0, cap].
+    #[serde(default = "default_remote_initial_backoff")]
+    pub initial_backoff: Duration,
+    /// Longest wait between failing polls.
+    #[serde(default = "default_remote_max_backoff")]
+    pub max_backoff: Duration,
+    /// Consecutive failures that open the circuit (no poll for `open_for`).
+    #[serde(default = "default_remote_circuit_failures")]
+    pub circuit_failures: u32,
+    /// How long the circuit stays open before one probe.
+    #[serde(default = "default_remote_open_for")]
+    pub open_for: Duration,
+    /// Extra certificate authorities for the endpoint.
+    #[serde(default)]
+    pub tls: ClientTlsConfig,
+}
+
+fn default_remote_interval() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_remote_initial_backoff() -> Duration {
+    Duration::from_secs(1)
+}
+fn default_remote_max_backoff() -> Duration {
+    Duration::from_secs(300)
+}
+fn default_remote_circuit_failures() -> u32 {
+    5
+}
+fn default_remote_open_for() -> Duration {
+    Duration::from_secs(300)
 }
 
 /// `autoconfig:` settings.

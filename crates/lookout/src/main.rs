@@ -10,6 +10,7 @@ mod factory;
 mod history;
 mod hostwatch;
 mod logging;
+mod remote;
 mod runtime_sources;
 mod selfmetrics;
 mod server;

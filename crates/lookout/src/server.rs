@@ -51,6 +51,8 @@ pub struct AgentState {
     pub log_level: std::sync::Mutex<(Option<lookout_api::LogLevelState>, u64)>,
     /// Requests to the agent's main loop.
     pub commands: std::sync::OnceLock<tokio::sync::mpsc::Sender<Command>>,
+    /// The remote configuration poller's state (`null` when there is no `remote:`).
+    pub remote: RwLock<serde_json::Value>,
 }
 
 /// What the control API asks of the agent's main loop (which owns the running pipeline); the
@@ -65,6 +67,15 @@ pub enum Command {
         reply: tokio::sync::oneshot::Sender<Result<String, String>>,
         /// Why (`control: config apply`, `rollback to 3`...).
         origin: String,
+    },
+    /// Run a remote configuration whose signature was verified.
+    ApplyRemote {
+        /// The answer: the new configuration hash, or why it was refused.
+        reply: tokio::sync::oneshot::Sender<Result<String, String>>,
+        /// The configuration text.
+        text: String,
+        /// Its signed version.
+        version: u64,
     },
 }
 
@@ -91,6 +102,7 @@ impl AgentState {
             reloads_failed: AtomicU64::new(0),
             data_dir,
             autoconfig: RwLock::new(serde_json::Value::Null),
+            remote: RwLock::new(serde_json::Value::Null),
             host: Arc::new(crate::hostwatch::HostWatch::default()),
             config_file: None,
             config_set: Vec::new(),
@@ -161,6 +173,7 @@ impl AgentState {
             "process": {"cpu_seconds": usage.map(|u| u.0), "rss_bytes": usage.map(|u| u.1)},
             "pages": self.routes.paths(),
             "autoconfig": self.autoconfig.read().map(|a| a.clone()).unwrap_or_default(),
+            "remote": self.remote.read().map(|a| a.clone()).unwrap_or_default(),
             "log_level": self.log_level.lock().ok().and_then(|l| l.0.clone()),
             "components": components,
             "stores": lookout_store::open_stores().iter().map(|s| {

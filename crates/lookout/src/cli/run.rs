@@ -61,6 +61,8 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
         datadir::resolve(g.data_dir.as_deref(), config.settings.data_dir.as_deref());
     datadir::ensure(&data_dir)?;
     let _lock = datadir::lock(&data_dir)?;
+    // with `remote:`, the last good remote configuration runs in place of the file's
+    let (config, remote_version, mut remote_text) = crate::remote::boot(config, &data_dir, &g.set);
 
     let registry = Registry::new();
     let routes = Routes::new();
@@ -81,6 +83,14 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
     let state = Arc::new(st);
     let (cmd_tx, mut cmd_rx) = tokio::sync::mpsc::channel::<Command>(8);
     let _ = state.commands.set(cmd_tx);
+    if let Some(r) = config.settings.remote.clone() {
+        tokio::spawn(crate::remote::run(
+            r,
+            state.clone(),
+            data_dir.clone(),
+            remote_version,
+        ));
+    }
     let host_task = tokio::spawn(crate::hostwatch::run(state.host.clone()));
 
     let listen = config.settings.server.listen;
@@ -199,6 +209,7 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
                         continue;
                     }
                 };
+                let new = with_remote(new, remote_text.as_deref(), &g);
                 let merged = reload_compose(&new, autoconfig.enabled, &discovered, &data_dir, "SIGHUP");
                 match apply(merged, "SIGHUP", &current, topology, &registry, &routes, &data_dir, &state).await {
                     (t, Ok(applied)) => {
@@ -216,13 +227,14 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
             Some(cmd) = cmd_rx.recv() => {
                 // the file's text and why, for the history (a recomposition keeps the file)
                 let mut file: Option<(Option<String>, String)> = None;
+                let mut pending_remote: Option<String> = None;
                 let (new_base, reply, why) = match cmd {
                     Command::ReloadFile { reply, origin } => {
                         let (text, loaded) = load_file(&g);
                         match loaded {
                             Ok(c) => {
                                 file = Some((text, origin));
-                                (c, reply, "control: configuration file")
+                                (with_remote(c, remote_text.as_deref(), &g), reply, "control: configuration file")
                             }
                             Err(e) => {
                                 state.reloads_failed.fetch_add(1, Relaxed);
@@ -233,6 +245,26 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
                         }
                     }
                     Command::Recompose(reply) => (base.clone(), reply, "control: operator's sources"),
+                    Command::ApplyRemote { reply, text, version } => {
+                        let origin = format!("remote version {version}");
+                        let loaded = match base.settings.remote.as_ref() {
+                            Some(local) => crate::remote::load_remote(&text, version, local, &g.set),
+                            None => Err("this agent has no `remote:` section".to_string()),
+                        };
+                        match loaded {
+                            Ok(c) => {
+                                file = Some((Some(text.clone()), origin));
+                                pending_remote = Some(text);
+                                (c, reply, "remote configuration")
+                            }
+                            Err(e) => {
+                                state.reloads_failed.fetch_add(1, Relaxed);
+                                remember(&data_dir, &g, Some(&text), &origin, Err(&e));
+                                let _ = reply.send(Err(e));
+                                continue;
+                            }
+                        }
+                    }
                 };
                 let overrides = crate::autoconf::Overrides::load(&data_dir).unwrap_or_default();
                 let rt = match crate::runtime_sources::RuntimeSources::load(&data_dir) {
@@ -248,6 +280,9 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
                         topology = t;
                         current = applied;
                         base = new_base;
+                        if pending_remote.is_some() {
+                            remote_text = pending_remote;
+                        }
                         if let Some((text, origin)) = &file {
                             remember(&data_dir, &g, text.as_deref(), origin, Ok(()));
                         }
@@ -376,6 +411,7 @@ async fn apply(
     if new.settings.server != current.settings.server {
         tracing::warn!("{why}: server settings changed; they take effect at the next restart");
     }
+    let swap_started = std::time::Instant::now();
     // listeners on the same address are shared by the new topology (see receivers::listen)
     let generation = lookout_receivers::listen::new_generation();
     let mut next = match build(&new, registry, data_dir) {
@@ -399,8 +435,27 @@ async fn apply(
     if let Ok(mut r) = state.running.write() {
         *r = Some(new.clone());
     }
-    tracing::info!(hash = %hash, "{why}: configuration reloaded");
+    tracing::info!(
+        hash = %hash,
+        swap_ms = swap_started.elapsed().as_millis() as u64,
+        "{why}: configuration reloaded"
+    );
     (next, Ok(new))
+}
+
+/// A configuration just read from the file, with the remote configuration in force (if any)
+/// in place of its pipeline: the file still says where remote configurations come from.
+fn with_remote(file: Config, remote_text: Option<&str>, g: &Global) -> Config {
+    match (remote_text, file.settings.remote.as_ref()) {
+        (Some(text), Some(local)) => match crate::remote::load_remote(text, 0, local, &g.set) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("remote: the remote configuration in force does not validate with this file ({e}); running the file's");
+                file
+            }
+        },
+        _ => file,
+    }
 }
 
 /// Reads the configuration file once: its text (for the history; the embedded default's when
