@@ -23,6 +23,7 @@
 //! - `history`: the configuration history, diff and rollback; the audit log command.
 //! - `signing`: `config keygen|sign|verify`, the signatures checked by openssl too.
 //! - `remote`: signed remote configurations from a local endpoint: applied, refused with reasons, rotation, backoff and circuit, offline start.
+//! - `service`: the systemd unit (verify, security score), sd_notify, the unit's capabilities.
 //! - `migrate`: `lookout migrate-infra` on a fake installed New Relic Infrastructure agent.
 #![allow(clippy::unwrap_used)]
 
@@ -45,6 +46,7 @@ mod receive_otlp;
 mod reload;
 mod remote;
 mod secrets;
+mod service;
 mod signing;
 mod startup;
 mod statsd;

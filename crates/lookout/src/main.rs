@@ -12,6 +12,7 @@ mod hostwatch;
 mod logging;
 mod remote;
 mod runtime_sources;
+mod sdnotify;
 mod selfmetrics;
 mod server;
 

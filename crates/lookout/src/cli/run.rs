@@ -158,6 +158,12 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
             None
         }
     };
+    crate::sdnotify::notify(&format!(
+        "READY=1\nSTATUS=running: {} source(s), {} sink(s)",
+        config.sources.len(),
+        config.sinks.len()
+    ));
+    crate::sdnotify::spawn_watchdog();
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         config = %origin,
@@ -193,9 +199,11 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
     let mut auto_settings = std::collections::BTreeMap::new();
     loop {
         tokio::select! {
-            _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
-            _ = int.recv() => { tracing::info!("SIGINT: shutting down"); break; }
+            _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); crate::sdnotify::notify("STOPPING=1"); break; }
+            _ = int.recv() => { tracing::info!("SIGINT: shutting down"); crate::sdnotify::notify("STOPPING=1"); break; }
             _ = hup.recv() => {
+                crate::sdnotify::notify(&format!("RELOADING=1\nMONOTONIC_USEC={}", monotonic_usec()));
+                let _ready = Ready;
                 let (text, loaded) = load_file(&g);
                 let new = match loaded {
                     Ok(c) => c,
@@ -441,6 +449,27 @@ async fn apply(
         "{why}: configuration reloaded"
     );
     (next, Ok(new))
+}
+
+/// Says `READY=1` to systemd when dropped: the end of a reload, whatever its outcome.
+struct Ready;
+
+impl Drop for Ready {
+    fn drop(&mut self) {
+        crate::sdnotify::notify("READY=1");
+    }
+}
+
+/// CLOCK_MONOTONIC in microseconds, which `RELOADING=1` carries.
+#[allow(unsafe_code)]
+fn monotonic_usec() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec it is given; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64) * 1_000_000 + (ts.tv_nsec as u64) / 1000
 }
 
 /// A configuration just read from the file, with the remote configuration in force (if any)
