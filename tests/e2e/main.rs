@@ -24,12 +24,14 @@
 //! - `signing`: `config keygen|sign|verify`, the signatures checked by openssl too.
 //! - `remote`: signed remote configurations from a local endpoint: applied, refused with reasons, rotation, backoff and circuit, offline start.
 //! - `service`: the systemd unit (verify, security score), sd_notify, the unit's capabilities.
+//! - `apply`: refused configurations keep the pipeline delivering; a good one under load loses nothing.
 //! - `migrate`: `lookout migrate-infra` on a fake installed New Relic Infrastructure agent.
 #![allow(clippy::unwrap_used)]
 
 mod support;
 
 mod accuracy;
+mod apply;
 mod cli;
 mod control;
 mod delivery;

@@ -49,6 +49,9 @@ pub struct Settings {
     /// its own values cannot be references.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_backend: Option<SecretBackendConfig>,
+    /// How a changed configuration is checked before it replaces the running one.
+    #[serde(default)]
+    pub apply: ApplyConfig,
     /// Remote configuration: where signed configurations are polled from and which keys sign
     /// them (see `docs/remote-config.md`). Only ever taken from the local file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,6 +69,31 @@ pub struct Settings {
 
 fn default_grace() -> Duration {
     Duration::from_secs(10)
+}
+
+/// `apply:`: the checks a changed configuration passes before it replaces the running one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyConfig {
+    /// Run the checks (new or changed sinks reachable, new or changed integrations answer).
+    #[serde(default = "yes")]
+    pub checks: bool,
+    /// Limit of each check.
+    #[serde(default = "default_apply_timeout")]
+    pub timeout: Duration,
+}
+
+impl Default for ApplyConfig {
+    fn default() -> Self {
+        ApplyConfig {
+            checks: true,
+            timeout: default_apply_timeout(),
+        }
+    }
+}
+
+fn default_apply_timeout() -> Duration {
+    Duration::from_secs(5)
 }
 
 /// `remote:`: polling a signed configuration.

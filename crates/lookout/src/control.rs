@@ -663,6 +663,26 @@ async fn config_change(state: &AgentState, change: &api::ConfigChange, apply: bo
         diff,
         ..Default::default()
     };
+    if apply && !r.valid {
+        // an attempt to apply: the history keeps it, refused with why
+        let origin = change
+            .origin
+            .clone()
+            .unwrap_or_else(|| "control: config apply".into());
+        let reason = r.error.clone().unwrap_or_default();
+        match crate::history::record(&data_dir(state), yaml, Some(&path), &origin, Err(&reason)) {
+            Ok(e) => crate::datadir::audit(
+                &data_dir(state),
+                "config",
+                &format!(
+                    "version {} ({origin}): rejected: {}",
+                    e.version,
+                    reason.replace('\n', " ")
+                ),
+            ),
+            Err(e) => tracing::warn!("configuration history: {e}"),
+        }
+    }
     if !apply || !r.valid {
         return ok(&r);
     }

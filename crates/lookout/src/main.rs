@@ -10,6 +10,7 @@ mod factory;
 mod history;
 mod hostwatch;
 mod logging;
+mod preflight;
 mod remote;
 mod runtime_sources;
 mod sdnotify;

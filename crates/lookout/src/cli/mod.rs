@@ -6,6 +6,7 @@ mod check;
 mod config_cmd;
 mod ctl;
 mod diagnose;
+pub use diagnose::service_of as integration_service;
 mod discover;
 mod dlq;
 mod history_cmd;

@@ -219,7 +219,7 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
                 };
                 let new = with_remote(new, remote_text.as_deref(), &g);
                 let merged = reload_compose(&new, autoconfig.enabled, &discovered, &data_dir, "SIGHUP");
-                match apply(merged, "SIGHUP", &current, topology, &registry, &routes, &data_dir, &state).await {
+                match apply(merged, "SIGHUP", true, &current, topology, &registry, &routes, &data_dir, &state).await {
                     (t, Ok(applied)) => {
                         topology = t;
                         current = applied;
@@ -283,7 +283,7 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
                     Ok((m, ids)) => { if autoconfig.enabled { auto_ids = ids; auto_settings = overrides.services.clone(); } m }
                     Err(e) => { let _ = reply.send(Err(e)); continue; }
                 };
-                match apply(merged, why, &current, topology, &registry, &routes, &data_dir, &state).await {
+                match apply(merged, why, why != "control: operator's sources", &current, topology, &registry, &routes, &data_dir, &state).await {
                     (t, Ok(applied)) => {
                         topology = t;
                         current = applied;
@@ -368,7 +368,7 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
                     Ok((m, _)) => m,
                     Err(e) => { tracing::error!("autoconfig: {e}; keeping the running configuration"); discovered = d; continue; }
                 };
-                match apply(merged, "autoconfig", &current, topology, &registry, &routes, &data_dir, &state).await {
+                match apply(merged, "autoconfig", false, &current, topology, &registry, &routes, &data_dir, &state).await {
                     (t, Ok(applied)) => {
                         topology = t;
                         current = applied;
@@ -403,12 +403,15 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Replaces the running topology with one built from `new` (validated already): build beside
-/// it, stop the old one, start the new; on a build error the old one keeps running.
+/// Replaces the running topology with one built from `new` (validated already): with
+/// `checked`, the pre-flight checks first (`crate::preflight`: new sinks reachable, new
+/// integrations answering); then build beside it, stop the old one, start the new. On a
+/// failed check or a build error the old one keeps running, untouched.
 #[allow(clippy::too_many_arguments)]
 async fn apply(
     new: Config,
     why: &str,
+    checked: bool,
     current: &Config,
     running: Topology,
     registry: &Registry,
@@ -418,6 +421,20 @@ async fn apply(
 ) -> (Topology, Result<Config, String>) {
     if new.settings.server != current.settings.server {
         tracing::warn!("{why}: server settings changed; they take effect at the next restart");
+    }
+    if checked {
+        match crate::preflight::check(&new, current).await {
+            Ok(passed) => {
+                for p in passed {
+                    tracing::debug!("{why}: check passed: {p}");
+                }
+            }
+            Err(e) => {
+                state.reloads_failed.fetch_add(1, Relaxed);
+                tracing::error!("{why}: configuration rejected, keeping the running one: {e}");
+                return (running, Err(e));
+            }
+        }
     }
     let swap_started = std::time::Instant::now();
     // listeners on the same address are shared by the new topology (see receivers::listen)
