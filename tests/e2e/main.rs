@@ -25,6 +25,7 @@
 //! - `remote`: signed remote configurations from a local endpoint: applied, refused with reasons, rotation, backoff and circuit, offline start.
 //! - `service`: the systemd unit (verify, security score), sd_notify, the unit's capabilities.
 //! - `apply`: refused configurations keep the pipeline delivering; a good one under load loses nothing.
+//! - `opamp`: an OpAMP server on the opentelemetry-opamp-client protobufs: reports, remote configurations, refusals, rotation, circuit.
 //! - `migrate`: `lookout migrate-infra` on a fake installed New Relic Infrastructure agent.
 #![allow(clippy::unwrap_used)]
 
@@ -42,6 +43,7 @@ mod integrations;
 mod invalid_configs;
 mod logs;
 mod migrate;
+mod opamp;
 mod otlp;
 mod processes;
 mod receive_otlp;

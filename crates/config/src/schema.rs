@@ -100,8 +100,14 @@ fn default_apply_timeout() -> Duration {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RemoteConfig {
-    /// The URL answering a configuration bundle (`{"config": ..., "signature": ...}`).
+    /// The URL answering a configuration bundle (`{"config": ..., "signature": ...}`), or an
+    /// OpAMP server's HTTP endpoint (`protocol: opamp`).
     pub url: Endpoint,
+    /// `bundle` (a signed bundle answered to GET) or `opamp` (OpAMP over HTTP: status,
+    /// effective configuration, health and inventory reported; remote configurations with
+    /// their signature in a custom message).
+    #[serde(default)]
+    pub protocol: RemoteProtocol,
     /// Time between polls (each drawn within ±10 %).
     #[serde(default = "default_remote_interval")]
     pub interval: Duration,
@@ -128,6 +134,17 @@ pub struct RemoteConfig {
     /// Extra certificate authorities for the endpoint.
     #[serde(default)]
     pub tls: ClientTlsConfig,
+}
+
+/// How `remote:` talks to its endpoint.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemoteProtocol {
+    /// GET a signed bundle (ETag, 304).
+    #[default]
+    Bundle,
+    /// OpAMP over HTTP.
+    Opamp,
 }
 
 fn default_remote_interval() -> Duration {

@@ -209,11 +209,19 @@ pub async fn run(
     };
     let host = host_name();
     let mut etag: Option<String> = None;
+    let mut op = OpampState::load(&data_dir);
     let mut backoff = lookout_sinks::retry::Backoff::new(cfg.initial_backoff.0, cfg.max_backoff.0);
     loop {
         st.polls += 1;
         st.last_poll_unix = now();
-        let outcome = poll(&cfg, &client, &mut etag, &host, &state, &data_dir, &mut st).await;
+        let outcome = match cfg.protocol {
+            lookout_config::RemoteProtocol::Bundle => {
+                poll(&cfg, &client, &mut etag, &host, &state, &data_dir, &mut st).await
+            }
+            lookout_config::RemoteProtocol::Opamp => {
+                poll_opamp(&cfg, &client, &mut op, &host, &state, &data_dir, &mut st).await
+            }
+        };
         let wait = match outcome {
             Outcome::NotModified | Outcome::Handled => {
                 if matches!(outcome, Outcome::NotModified) {
@@ -463,4 +471,350 @@ fn without_url(e: &reqwest::Error) -> String {
         src = inner.source();
     }
     s
+}
+
+/// What the OpAMP exchange keeps between messages.
+struct OpampState {
+    instance_uid: Vec<u8>,
+    sequence: u64,
+    /// The hash of the last remote configuration received, and what became of it.
+    status: lookout_remote::opamp::RemoteConfigStatus,
+    /// Messages until the inventory is sent again.
+    inventory_in: u32,
+}
+
+impl OpampState {
+    /// The instance uid is kept in `<data_dir>/remote/instance_uid` so the server sees the same
+    /// agent across restarts.
+    fn load(data_dir: &Path) -> OpampState {
+        let p = data_dir.join("remote").join("instance_uid");
+        let uid = match std::fs::read(&p) {
+            Ok(b) if b.len() == 16 => b,
+            _ => {
+                use rand::Rng;
+                let mut b = vec![0u8; 16];
+                rand::rng().fill(&mut b[..]);
+                // a version 4 UUID
+                b[6] = (b[6] & 0x0f) | 0x40;
+                b[8] = (b[8] & 0x3f) | 0x80;
+                if let Some(d) = p.parent() {
+                    let _ = std::fs::create_dir_all(d);
+                }
+                let _ = lookout_tail::write_atomic(&p, &b);
+                b
+            }
+        };
+        OpampState {
+            instance_uid: uid,
+            sequence: 0,
+            status: lookout_remote::opamp::RemoteConfigStatus::default(),
+            inventory_in: 0,
+        }
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The discovered services as the inventory reports them: what runs where, never a
+/// configuration value (so never a secret).
+fn inventory() -> Vec<serde_json::Value> {
+    match crate::autoconf::discover() {
+        Ok(d) => d
+            .services
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "kind": s.kind,
+                    "instance": s.instance,
+                    "pid": s.pid,
+                    "exe": s.exe,
+                    "listens": s.listens,
+                    "package": s.package.as_ref().map(|p| serde_json::json!({"name": p.name, "version": p.version})),
+                    "confidence": s.confidence,
+                })
+            })
+            .collect(),
+        Err(e) => vec![serde_json::json!({"error": e})],
+    }
+}
+
+async fn agent_to_server(
+    op: &mut OpampState,
+    state: &Arc<AgentState>,
+    host: &str,
+) -> lookout_remote::opamp::AgentToServer {
+    use lookout_remote::opamp::{self as o, capabilities as c};
+    let hash = state
+        .config_hash
+        .read()
+        .map(|h| h.clone())
+        .unwrap_or_default();
+    let components = state.registry.snapshots();
+    let now_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let start_ns = (state.started_unix * 1e9) as u64;
+    let mut map = std::collections::HashMap::new();
+    for comp in &components {
+        map.insert(
+            comp.id.clone(),
+            o::ComponentHealth {
+                healthy: comp.healthy,
+                start_time_unix_nano: start_ns,
+                last_error: comp.last_error.clone().unwrap_or_default(),
+                status: format!(
+                    "{} {}: received={} sent={} dropped={} errors={} dead_lettered={} queue={}",
+                    comp.kind,
+                    comp.type_name,
+                    comp.received_items,
+                    comp.sent_items,
+                    comp.dropped_items,
+                    comp.errors,
+                    comp.dead_lettered_items,
+                    comp.buffer_depth
+                ),
+                status_time_unix_nano: now_ns,
+                component_health_map: Default::default(),
+            },
+        );
+    }
+    let healthy = components.iter().all(|c| c.healthy);
+    let effective = state
+        .running
+        .read()
+        .ok()
+        .and_then(|r| r.as_ref().map(lookout_config::to_yaml))
+        .unwrap_or_default();
+    let mut files = std::collections::HashMap::new();
+    files.insert(
+        String::new(),
+        o::AgentConfigFile {
+            body: effective.into_bytes(),
+            content_type: "text/yaml".into(),
+        },
+    );
+    let custom_message = if op.inventory_in == 0 {
+        op.inventory_in = 20;
+        let inv = tokio::task::spawn_blocking(inventory)
+            .await
+            .unwrap_or_default();
+        Some(o::CustomMessage {
+            capability: o::INVENTORY_CAPABILITY.into(),
+            r#type: "services".into(),
+            data: serde_json::to_vec(&inv).unwrap_or_default(),
+        })
+    } else {
+        op.inventory_in -= 1;
+        None
+    };
+    op.sequence += 1;
+    o::AgentToServer {
+        instance_uid: op.instance_uid.clone(),
+        sequence_num: op.sequence,
+        agent_description: Some(o::AgentDescription {
+            identifying_attributes: vec![
+                o::KeyValue::string("service.name", "lookout"),
+                o::KeyValue::string("service.instance.id", hex(&op.instance_uid)),
+                o::KeyValue::string("service.version", env!("CARGO_PKG_VERSION")),
+            ],
+            non_identifying_attributes: vec![
+                o::KeyValue::string("host.name", host),
+                o::KeyValue::string("os.type", "linux"),
+                o::KeyValue::string("lookout.config_hash", hash),
+            ],
+        }),
+        capabilities: c::REPORTS_STATUS
+            | c::ACCEPTS_REMOTE_CONFIG
+            | c::REPORTS_EFFECTIVE_CONFIG
+            | c::REPORTS_HEALTH
+            | c::REPORTS_REMOTE_CONFIG
+            | c::REPORTS_HEARTBEAT,
+        health: Some(o::ComponentHealth {
+            healthy,
+            start_time_unix_nano: start_ns,
+            last_error: components
+                .iter()
+                .find_map(|c| c.last_error.clone())
+                .unwrap_or_default(),
+            status: if healthy {
+                "healthy".into()
+            } else {
+                "degraded".into()
+            },
+            status_time_unix_nano: now_ns,
+            component_health_map: map,
+        }),
+        effective_config: Some(o::EffectiveConfig {
+            config_map: Some(o::AgentConfigMap { config_map: files }),
+        }),
+        remote_config_status: Some(op.status.clone()),
+        flags: 0,
+        custom_capabilities: Some(o::CustomCapabilities {
+            capabilities: vec![
+                o::SIGNATURE_CAPABILITY.into(),
+                o::INVENTORY_CAPABILITY.into(),
+            ],
+        }),
+        custom_message,
+    }
+}
+
+/// One OpAMP exchange: report, and act on a new remote configuration.
+async fn poll_opamp(
+    cfg: &RemoteConfig,
+    client: &reqwest::Client,
+    op: &mut OpampState,
+    host: &str,
+    state: &Arc<AgentState>,
+    data_dir: &Path,
+    st: &mut RemoteStatus,
+) -> Outcome {
+    use lookout_remote::opamp::{self as o, remote_config_status as rcs};
+    use prost::Message;
+    let msg = agent_to_server(op, state, host).await;
+    let mut req = client
+        .post(cfg.url.0.as_str())
+        .header("content-type", "application/x-protobuf")
+        .body(msg.encode_to_vec());
+    for (k, v) in &cfg.headers {
+        req = req.header(k, v);
+    }
+    let resp = match req.send().await {
+        Ok(r) => r,
+        Err(e) => return Outcome::Failed(format!("no answer: {}", without_url(&e))),
+    };
+    let status = resp.status();
+    if !status.is_success() {
+        return Outcome::Failed(format!("HTTP {status}"));
+    }
+    let body = match resp.bytes().await {
+        Ok(b) => b,
+        Err(e) => return Outcome::Failed(format!("reading the answer: {}", without_url(&e))),
+    };
+    let answer = match o::ServerToAgent::decode(body.as_ref()) {
+        Ok(a) => a,
+        Err(e) => return Outcome::Failed(format!("not an OpAMP ServerToAgent message: {e}")),
+    };
+    if let Some(e) = answer.error_response {
+        return Outcome::Failed(format!("the OpAMP server refuses: {}", e.error_message));
+    }
+    let Some(remote) = answer.remote_config else {
+        return Outcome::NotModified;
+    };
+    if remote.config_hash == op.status.last_remote_config_hash {
+        return Outcome::NotModified;
+    }
+    op.status = o::RemoteConfigStatus {
+        last_remote_config_hash: remote.config_hash.clone(),
+        status: rcs::APPLYING,
+        error_message: String::new(),
+    };
+    let fail = |op: &mut OpampState, msg: String| {
+        op.status.status = rcs::FAILED;
+        op.status.error_message = msg;
+    };
+    let text = match remote.body().map(|b| String::from_utf8(b.to_vec())) {
+        Some(Ok(t)) => t,
+        _ => {
+            fail(
+                op,
+                "malformed: no UTF-8 configuration in the remote config".into(),
+            );
+            reject(
+                state,
+                data_dir,
+                st,
+                None,
+                "malformed",
+                "no UTF-8 configuration in the OpAMP remote config",
+                None,
+            );
+            return Outcome::Handled;
+        }
+    };
+    let signature = answer
+        .custom_message
+        .filter(|m| m.capability == o::SIGNATURE_CAPABILITY)
+        .map(|m| m.data);
+    let keys = match trusted_keys(cfg) {
+        Ok(k) => k,
+        Err(e) => {
+            fail(op, e.clone());
+            reject(state, data_dir, st, None, "no_trusted_keys", &e, None);
+            return Outcome::Handled;
+        }
+    };
+    let claimed = signature
+        .as_deref()
+        .and_then(|d| serde_json::from_slice::<serde_json::Value>(d).ok())
+        .and_then(|v| v["version"].as_u64());
+    let cx = lookout_remote::Context {
+        trusted: &keys,
+        host,
+        running_version: st.applied_version,
+        now: now(),
+        skew: 300,
+    };
+    let sig = match lookout_remote::verify(text.as_bytes(), signature.as_deref(), &cx) {
+        Ok(s) => s,
+        Err(r) => {
+            fail(op, format!("{}: {r}", r.code()));
+            reject(
+                state,
+                data_dir,
+                st,
+                claimed,
+                r.code(),
+                &r.to_string(),
+                Some(&text),
+            );
+            return Outcome::Handled;
+        }
+    };
+    let applied = state
+        .command(|reply| Command::ApplyRemote {
+            reply,
+            text: text.clone(),
+            version: sig.version,
+        })
+        .await;
+    match applied {
+        Ok(hash) => {
+            op.status.status = rcs::APPLIED;
+            st.applied_version = sig.version;
+            st.applied_unix = now();
+            let bundle = Bundle {
+                config: text,
+                signature: serde_json::to_value(&sig).unwrap_or_default(),
+            };
+            if let Err(e) = save_last(data_dir, &bundle) {
+                tracing::warn!("remote: cannot keep the configuration for offline starts: {e}");
+            }
+            crate::datadir::audit(
+                data_dir,
+                "remote",
+                &format!(
+                    "version {} (key {}) applied through OpAMP: configuration {hash}",
+                    sig.version, sig.key_id
+                ),
+            );
+            tracing::info!(version = sig.version, key = %sig.key_id, "remote: OpAMP configuration applied");
+        }
+        Err(e) => {
+            fail(op, format!("apply_failed: {e}"));
+            reject(
+                state,
+                data_dir,
+                st,
+                Some(sig.version),
+                "apply_failed",
+                &e,
+                None,
+            );
+        }
+    }
+    Outcome::Handled
 }

@@ -9,6 +9,8 @@
 //! configuration that is unsigned, signed by an unknown key, tampered with, expired, not yet
 //! valid, meant for another host, or older than the one it runs.
 
+pub mod opamp;
+
 use base64::Engine as _;
 use ring::signature::{self as sig, KeyPair};
 use serde::{Deserialize, Serialize};

@@ -83,14 +83,6 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
     let state = Arc::new(st);
     let (cmd_tx, mut cmd_rx) = tokio::sync::mpsc::channel::<Command>(8);
     let _ = state.commands.set(cmd_tx);
-    if let Some(r) = config.settings.remote.clone() {
-        tokio::spawn(crate::remote::run(
-            r,
-            state.clone(),
-            data_dir.clone(),
-            remote_version,
-        ));
-    }
     let host_task = tokio::spawn(crate::hostwatch::run(state.host.clone()));
 
     let listen = config.settings.server.listen;
@@ -148,6 +140,15 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
         *r = Some(config.clone());
     }
     remember(&data_dir, &g, load_file(&g).0.as_deref(), "start", Ok(()));
+    // the poller reports what runs: it starts once the pipeline does
+    if let Some(r) = config.settings.remote.clone() {
+        tokio::spawn(crate::remote::run(
+            r,
+            state.clone(),
+            data_dir.clone(),
+            remote_version,
+        ));
+    }
     // the control socket appears once the pipeline runs: a client that finds it can act
     let control_task = match crate::control::bind(&data_dir) {
         Ok(l) => Some(tokio::spawn(crate::control::serve(l, state.clone()))),
