@@ -670,3 +670,61 @@ pub fn private_ca(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
     ]);
     (ca, cert, key)
 }
+
+/// A client certificate (extendedKeyUsage clientAuth) signed by the CA `private_ca(dir, name)`
+/// made; returns (certificate, key).
+pub fn client_cert(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let p = |f: &str| dir.join(format!("{name}-{f}"));
+    let s = |p: &PathBuf| p.display().to_string();
+    let run = |args: &[&str]| {
+        let o = Command::new("openssl").args(args).output().unwrap();
+        assert!(
+            o.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    let (cert, key, csr, ext) = (
+        p("client.pem"),
+        p("client.key"),
+        p("client.csr"),
+        p("client.cnf"),
+    );
+    run(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-subj",
+        "/CN=lookout-agent",
+        "-keyout",
+        &s(&key),
+        "-out",
+        &s(&csr),
+    ]);
+    std::fs::write(
+        &ext,
+        "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        &s(&csr),
+        "-CA",
+        &s(&p("ca.pem")),
+        "-CAkey",
+        &s(&p("ca.key")),
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        &s(&ext),
+        "-out",
+        &s(&cert),
+    ]);
+    (cert, key)
+}

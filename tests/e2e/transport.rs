@@ -310,3 +310,116 @@ fn the_exporter_delivers_through_an_http_connect_and_a_socks5_proxy_with_authent
     );
     agent.stop();
 }
+
+/// The SHA-256 fingerprint of a PEM certificate, as openssl prints it (`AB:CD:...`).
+fn openssl_fingerprint(cert: &Path) -> String {
+    let o = Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+        .arg(cert)
+        .output()
+        .unwrap();
+    let t = String::from_utf8_lossy(&o.stdout).into_owned();
+    t.trim().rsplit('=').next().unwrap().to_string()
+}
+
+#[test]
+fn mutual_tls_is_given_when_required_and_a_pinned_certificate_must_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (ca, cert, key) = private_ca(d, "srv");
+    let (_, _, _) = private_ca(d, "clients");
+    let (client, client_key) = client_cert(d, "clients");
+    let client_ca = d.join("clients-ca.pem");
+    let rx = Receiver::start_with(
+        0,
+        None,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+            "--client-ca",
+            client_ca.to_str().unwrap(),
+        ],
+    );
+    let endpoint = format!("https://127.0.0.1:{}", rx.port);
+
+    // the server requires a client certificate: without one, refused
+    let mut agent = Agent::start(
+        Some(&config(
+            &endpoint,
+            &format!("    tls: {{ca_file: {}}}\n", ca.display()),
+        )),
+        &[],
+    );
+    agent.wait_ready();
+    assert!(
+        wait_for(Duration::from_secs(15), || (errors(&agent) > 0)
+            .then_some(()))
+        .is_some(),
+        "no client certificate must fail"
+    );
+    assert!(!delivered(&rx, Duration::from_millis(500)));
+    agent.stop();
+
+    // given: delivered
+    let mtls = format!(
+        "    tls:\n      ca_file: {}\n      cert_file: {}\n      key_file: {}\n",
+        ca.display(),
+        client.display(),
+        client_key.display()
+    );
+    let mut agent = Agent::start(Some(&config(&endpoint, &mtls)), &[]);
+    agent.wait_ready();
+    assert!(
+        delivered(&rx, Duration::from_secs(20)),
+        "{}",
+        agent.stderr()
+    );
+    agent.stop();
+
+    // pinned to the server's own certificate (openssl's fingerprint form): delivered
+    let before = rx.requests().len();
+    let pin = openssl_fingerprint(&cert);
+    let mut agent = Agent::start(
+        Some(&config(
+            &endpoint,
+            &format!("{mtls}      pin_sha256: [\"{pin}\"]\n"),
+        )),
+        &[],
+    );
+    agent.wait_ready();
+    assert!(
+        wait_for(Duration::from_secs(20), || (rx.requests().len() > before)
+            .then_some(()))
+        .is_some(),
+        "{}",
+        agent.stderr()
+    );
+    agent.stop();
+
+    // pinned to another certificate: refused, though the CA trusts the server
+    let before = rx.requests().len();
+    let other = openssl_fingerprint(&ca);
+    let mut agent = Agent::start(
+        Some(&config(
+            &endpoint,
+            &format!("{mtls}      pin_sha256: [\"{other}\"]\n"),
+        )),
+        &[],
+    );
+    agent.wait_ready();
+    assert!(
+        wait_for(Duration::from_secs(15), || (errors(&agent) > 0)
+            .then_some(()))
+        .is_some(),
+        "a pin mismatch must fail"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        rx.requests().len(),
+        before,
+        "delivered to a certificate that is not pinned"
+    );
+    agent.stop();
+}

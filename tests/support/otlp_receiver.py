@@ -12,7 +12,7 @@ point count and the resource attributes; for logs the count and the first 200 bo
 to the failures.
 
 Usage: otlp_receiver.py --port 0 --out FILE [--status 503] [--fail-first N] [--retry-after S]
-                        [--tls-cert PEM --tls-key PEM]
+                        [--tls-cert PEM --tls-key PEM [--client-ca PEM]]
 Prints "READY <port>" on stdout once it listens on 127.0.0.1.
 """
 import argparse
@@ -138,6 +138,7 @@ def main():
     ap.add_argument("--retry-after", type=int, default=None)
     ap.add_argument("--tls-cert", default=None, help="serve HTTPS with this PEM certificate chain")
     ap.add_argument("--tls-key", default=None)
+    ap.add_argument("--client-ca", default=None, help="require a client certificate signed by this CA")
     a = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     if a.tls_cert:
@@ -145,6 +146,9 @@ def main():
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.load_cert_chain(a.tls_cert, a.tls_key)
+        if a.client_ca:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(a.client_ca)
         srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.out = a.out
     srv.fail_status = a.status

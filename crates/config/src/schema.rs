@@ -965,6 +965,16 @@ pub struct ClientTlsConfig {
     /// A directory whose `.pem`/`.crt` files hold CA certificates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_dir: Option<PathBuf>,
+    /// A client certificate chain (PEM) for mutual TLS, with `key_file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_file: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<PathBuf>,
+    /// SHA-256 fingerprints (hex, `:` allowed) of the server certificates accepted, checked on
+    /// top of the usual validation; empty: any valid certificate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pin_sha256: Vec<String>,
 }
 
 /// A proxy URL: `http`, `https`, `socks5` or `socks5h`, with a host.

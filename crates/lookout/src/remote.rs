@@ -284,8 +284,13 @@ fn build_client(cfg: &RemoteConfig) -> Result<reqwest::Client, String> {
         .connect_timeout(cfg.timeout.0)
         .min_tls_version(reqwest::tls::Version::TLS_1_2)
         .user_agent(concat!("lookout/", env!("CARGO_PKG_VERSION")));
-    for c in lookout_sinks::otlp_http::extra_roots(&cfg.tls)? {
-        b = b.add_root_certificate(c);
+    match lookout_sinks::tls::client_config(&cfg.tls)? {
+        Some(tls) => b = b.use_preconfigured_tls(tls),
+        None => {
+            for c in lookout_sinks::otlp_http::extra_roots(&cfg.tls)? {
+                b = b.add_root_certificate(c);
+            }
+        }
     }
     b.build()
         .map_err(|e| format!("cannot create the HTTP client: {e}"))

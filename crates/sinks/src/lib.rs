@@ -20,3 +20,4 @@ pub mod otlp_http;
 pub mod prometheus;
 pub mod retry;
 pub mod split;
+pub mod tls;

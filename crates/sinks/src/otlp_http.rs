@@ -191,8 +191,14 @@ impl OtlpHttpSink {
             None if !cfg.env_proxy => builder = builder.no_proxy(),
             None => {}
         }
-        for cert in extra_roots(&cfg.tls)? {
-            builder = builder.add_root_certificate(cert);
+        match crate::tls::client_config(&cfg.tls)? {
+            // a client certificate or pins: our own rustls configuration (roots included)
+            Some(tls) => builder = builder.use_preconfigured_tls(tls),
+            None => {
+                for cert in extra_roots(&cfg.tls)? {
+                    builder = builder.add_root_certificate(cert);
+                }
+            }
         }
         let client = builder
             .build()
