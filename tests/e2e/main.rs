@@ -26,6 +26,7 @@
 //! - `service`: the systemd unit (verify, security score), sd_notify, the unit's capabilities.
 //! - `apply`: refused configurations keep the pipeline delivering; a good one under load loses nothing.
 //! - `opamp`: an OpAMP server on the opentelemetry-opamp-client protobufs: reports, remote configurations, refusals, rotation, circuit.
+//! - `release`: the signed release tarball and `lookout release verify`.
 //! - `migrate`: `lookout migrate-infra` on a fake installed New Relic Infrastructure agent.
 #![allow(clippy::unwrap_used)]
 
@@ -47,6 +48,7 @@ mod opamp;
 mod otlp;
 mod processes;
 mod receive_otlp;
+mod release;
 mod reload;
 mod remote;
 mod secrets;

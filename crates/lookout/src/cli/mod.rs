@@ -15,6 +15,7 @@ mod preview;
 mod processes;
 mod query;
 mod redact_cmd;
+mod release_cmd;
 pub mod run;
 mod secrets_cmd;
 mod sign_cmd;
@@ -229,6 +230,12 @@ pub enum Command {
         #[arg(long, default_value_t = 0)]
         last: usize,
     },
+    /// Release signatures: `sign SHA256SUMS --key K`, `verify DIR --trust K.pub`.
+    Release {
+        /// What to do.
+        #[command(subcommand)]
+        action: release_cmd::Action,
+    },
     /// Print the version.
     Version {
         /// Machine-readable output.
@@ -417,6 +424,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         Command::Tui { no_color } => tui_cmd::main(&g, no_color),
         Command::Secrets { action } => secrets_cmd::main(&g, action),
         Command::MigrateInfra(o) => migrate::main(&g, o),
+        Command::Release { action } => release_cmd::main(action),
         Command::Audit { json, kind, last } => history_cmd::audit(&g, json, kind.as_deref(), last),
         Command::Host { json } => ctl::host(&g, json),
         Command::Pipeline { json } => ctl::pipeline(&g, json),
