@@ -153,3 +153,51 @@ fn keys_survive_serialization_and_bad_ids_or_claims_are_refused() {
     assert_eq!(Algorithm::parse("ed25519"), Some(Algorithm::Ed25519));
     assert_eq!(Algorithm::parse("rsa"), None);
 }
+
+/// Random bytes as a signature document and as an OpAMP message (a deterministic stand-in for
+/// the `remote` fuzz target, which needs nightly): an error, never a panic.
+#[test]
+fn random_signature_documents_and_opamp_messages_never_panic() {
+    use prost::Message;
+    let (key, public) = generate("k", Algorithm::Ed25519).unwrap();
+    let good = serde_json::to_vec(&sign(CONFIG, &claims(5), &key).unwrap()).unwrap();
+    let server = crate::opamp::ServerToAgent {
+        instance_uid: vec![1; 16],
+        custom_message: Some(crate::opamp::CustomMessage {
+            capability: "x".into(),
+            r#type: "y".into(),
+            data: good.clone(),
+        }),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let trusted = vec![public];
+    let mut seed: u64 = 0x0ddba11;
+    let mut next = move |n: usize| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((seed >> 33) as usize) % n.max(1)
+    };
+    for round in 0..3000 {
+        let mut b = if round % 2 == 0 {
+            good.clone()
+        } else {
+            server.clone()
+        };
+        for _ in 0..1 + next(6) {
+            let at = next(b.len());
+            match next(3) {
+                0 => b[at] = next(256) as u8,
+                1 => {
+                    b.remove(at);
+                }
+                _ => b.insert(at, next(256) as u8),
+            }
+        }
+        let _ = verify(CONFIG, Some(&b), &cx(&trusted));
+        if let Ok(m) = crate::opamp::ServerToAgent::decode(b.as_slice()) {
+            let _ = m.remote_config.as_ref().and_then(|r| r.body());
+        }
+    }
+}
