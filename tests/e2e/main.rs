@@ -27,6 +27,7 @@
 //! - `apply`: refused configurations keep the pipeline delivering; a good one under load loses nothing.
 //! - `opamp`: an OpAMP server on the opentelemetry-opamp-client protobufs: reports, remote configurations, refusals, rotation, circuit.
 //! - `release`: the signed release tarball and `lookout release verify`.
+//! - `package`: the .deb installed, run as the unit would, upgraded, removed and purged on this machine.
 //! - `migrate`: `lookout migrate-infra` on a fake installed New Relic Infrastructure agent.
 #![allow(clippy::unwrap_used)]
 
@@ -46,6 +47,7 @@ mod logs;
 mod migrate;
 mod opamp;
 mod otlp;
+mod package;
 mod processes;
 mod receive_otlp;
 mod release;
