@@ -204,3 +204,81 @@ fn the_deb_installs_runs_as_the_unit_would_upgrades_and_uninstalls_cleanly() {
     assert!(!Path::new("/etc/lookout").exists() && !Path::new("/var/lib/lookout").exists());
     assert_eq!(installed_version(), None);
 }
+
+#[test]
+fn the_rpm_holds_the_files_scripts_and_dependencies() {
+    require("rpmbuild", "apt-get install rpm");
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new("bash")
+        .arg(repo().join("packaging/rpm/build.sh"))
+        .args(["--binary", bin(), "--version", "0.1.0", "--fast", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rpm = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    eprintln!(
+        "package {rpm}: {} bytes (debug binary, gzip -1)",
+        std::fs::metadata(&rpm).unwrap().len()
+    );
+    let q = |args: &[&str]| {
+        let o = Command::new("rpm").args(args).arg(&rpm).output().unwrap();
+        assert!(
+            o.status.success(),
+            "rpm {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let files: Vec<String> = q(&["-qlp"]).lines().map(str::to_string).collect();
+    assert_eq!(
+        files,
+        [
+            "/etc/lookout",
+            "/etc/lookout/lookout.yaml",
+            "/usr/bin/lookout",
+            "/usr/lib/systemd/system/lookout.service",
+            "/var/lib/lookout"
+        ]
+    );
+    assert_eq!(
+        q(&["-qpc"]).trim(),
+        "/etc/lookout/lookout.yaml",
+        "the configuration is a config file"
+    );
+    let scripts = q(&["-qp", "--scripts"]);
+    for want in [
+        "useradd -r -g lookout",
+        "groupadd -r lookout",
+        "systemctl enable --now lookout.service",
+        "systemctl disable --now lookout.service",
+        "systemctl try-restart lookout.service",
+    ] {
+        assert!(
+            scripts.contains(want),
+            "{want} not in the scriptlets:\n{scripts}"
+        );
+    }
+    let requires = q(&["-qpR"]);
+    assert!(
+        requires.contains("glibc") && requires.contains("shadow-utils"),
+        "{requires}"
+    );
+    assert_eq!(
+        q(&["-qp", "--qf", "%{NAME} %{VERSION}-%{RELEASE} %{LICENSE}"]),
+        "lookout 0.1.0-1 Apache-2.0"
+    );
+    let perms = q(&[
+        "-qp",
+        "--qf",
+        "[%{FILEMODES:perms} %{FILEUSERNAME} %{FILENAMES}\\n]",
+    ]);
+    assert!(
+        perms.contains("drwx------ lookout /var/lib/lookout"),
+        "{perms}"
+    );
+    assert!(
+        perms.contains("-rwxr-xr-x root /usr/bin/lookout"),
+        "{perms}"
+    );
+}
