@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const KEY: &str = "eu01xxf00dfacecafe0123456789abcdefNRAL";
 
@@ -159,35 +159,9 @@ fn fake_agent(integration_interval: &str) -> FakeAgent {
     FakeAgent { root, log }
 }
 
-/// Runs lookout with a longer limit than `lookout()` (the move waits for data and compares
-/// for a few seconds).
+/// The move waits for data and compares for a few seconds: a longer limit than `lookout()`'s.
 fn lookout_long(args: &[&str]) -> (i32, String, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let (o, e) = (dir.path().join("out"), dir.path().join("err"));
-    let mut child = Command::new(bin())
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&o).unwrap())
-        .stderr(std::fs::File::create(&e).unwrap())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > Duration::from_secs(150) {
-            let _ = child.kill();
-            panic!("lookout {args:?} ran for 150 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    (
-        status.code().unwrap_or(-1),
-        std::fs::read_to_string(o).unwrap(),
-        std::fs::read_to_string(e).unwrap(),
-    )
+    lookout_within(args, Duration::from_secs(150))
 }
 
 /// Stops the lookout agent of a data directory, if one runs (the test's own cleanup).

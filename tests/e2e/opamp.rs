@@ -7,13 +7,11 @@
 //! the configuration never reaches the server.
 
 use crate::support::*;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 struct Server {
-    child: Child,
+    _py: PyServer,
     port: u16,
     plan: PathBuf,
     log: PathBuf,
@@ -27,23 +25,18 @@ impl Server {
         );
         let plan = dir.join("plan.json");
         let log = dir.join("opamp.log");
-        let mut child = Command::new("python3")
-            .arg(repo().join("tests/support/opamp_server.py"))
-            .arg("--plan")
-            .arg(&plan)
-            .arg("--log")
-            .arg(&log)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line.trim().trim_start_matches("READY ").parse().unwrap();
+        let py = PyServer::start(
+            "opamp_server.py",
+            &[
+                "--plan".as_ref(),
+                plan.as_os_str(),
+                "--log".as_ref(),
+                log.as_os_str(),
+            ],
+        );
+        let port = py.port;
         Server {
-            child,
+            _py: py,
             port,
             plan,
             log,
@@ -87,13 +80,6 @@ impl Server {
                     .map(|m| m["remote_config_status"].clone())
             )
         })
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -5,13 +5,11 @@
 //! endpoint is down, and starts offline on the last good configuration.
 
 use crate::support::*;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 struct Server {
-    child: Child,
+    _py: PyServer,
     port: u16,
     bundle: PathBuf,
     log: PathBuf,
@@ -21,23 +19,18 @@ impl Server {
     fn start(dir: &Path) -> Server {
         let bundle = dir.join("bundle.json");
         let log = dir.join("server.log");
-        let mut child = Command::new("python3")
-            .arg(repo().join("tests/support/remote_config_server.py"))
-            .arg("--bundle")
-            .arg(&bundle)
-            .arg("--log")
-            .arg(&log)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line.trim().trim_start_matches("READY ").parse().unwrap();
+        let py = PyServer::start(
+            "remote_config_server.py",
+            &[
+                "--bundle".as_ref(),
+                bundle.as_os_str(),
+                "--log".as_ref(),
+                log.as_os_str(),
+            ],
+        );
+        let port = py.port;
         Server {
-            child,
+            _py: py,
             port,
             bundle,
             log,
@@ -50,13 +43,6 @@ impl Server {
             .lines()
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -284,6 +284,11 @@ impl Drop for Receiver {
 /// Runs `lookout` with args; returns (exit code, stdout, stderr). A command still running after
 /// 30 s is killed and the test fails (e.g. an agent that started when it should have refused).
 pub fn lookout(args: &[&str]) -> (i32, String, String) {
+    lookout_within(args, Duration::from_secs(30))
+}
+
+/// [`lookout`] with another time limit (for commands that wait on purpose).
+pub fn lookout_within(args: &[&str], limit: Duration) -> (i32, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let (out_p, err_p) = (dir.path().join("out"), dir.path().join("err"));
     let mut child = Command::new(bin())
@@ -299,10 +304,13 @@ pub fn lookout(args: &[&str]) -> (i32, String, String) {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
-        if start.elapsed() > Duration::from_secs(30) {
+        if start.elapsed() > limit {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("`lookout {}` did not finish within 30 s", args.join(" "));
+            panic!(
+                "`lookout {}` did not finish within {limit:?}",
+                args.join(" ")
+            );
         }
         std::thread::sleep(Duration::from_millis(10));
     };
@@ -597,29 +605,70 @@ pub fn append(path: &Path, text: &str) {
     f.write_all(text.as_bytes()).unwrap();
 }
 
+fn openssl(args: &[&str]) {
+    let o = Command::new("openssl").args(args).output().unwrap();
+    assert!(
+        o.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// A P-256 key and a certificate for it signed by the CA `private_ca(dir, name)` made, with
+/// the extensions `ext`; returns (certificate, key).
+fn signed_cert(dir: &Path, name: &str, leaf: &str, cn: &str, ext: &str) -> (PathBuf, PathBuf) {
+    let p = |f: &str| dir.join(format!("{name}-{leaf}.{f}"));
+    let s = |p: &PathBuf| p.display().to_string();
+    let (cert, key, csr, cnf) = (p("pem"), p("key"), p("csr"), p("cnf"));
+    let subject = format!("/CN={cn}");
+    openssl(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-subj",
+        &subject,
+        "-keyout",
+        &s(&key),
+        "-out",
+        &s(&csr),
+    ]);
+    std::fs::write(&cnf, ext).unwrap();
+    let (ca, ca_key) = (
+        dir.join(format!("{name}-ca.pem")),
+        dir.join(format!("{name}-ca.key")),
+    );
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &s(&csr),
+        "-CA",
+        &s(&ca),
+        "-CAkey",
+        &s(&ca_key),
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        &s(&cnf),
+        "-out",
+        &s(&cert),
+    ]);
+    (cert, key)
+}
+
 /// A private certificate authority and a server certificate it signed for 127.0.0.1 and
 /// localhost, made by openssl in `dir`; returns (CA certificate, server certificate, server key).
 pub fn private_ca(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
     require("openssl", "apt-get install openssl");
-    let p = |f: &str| dir.join(format!("{name}-{f}"));
-    let run = |args: &[&str]| {
-        let o = Command::new("openssl").args(args).output().unwrap();
-        assert!(
-            o.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    };
-    let s = |p: &PathBuf| p.display().to_string();
-    let (ca, ca_key, cert, key, csr, ext) = (
-        p("ca.pem"),
-        p("ca.key"),
-        p("cert.pem"),
-        p("key.pem"),
-        p("req.csr"),
-        p("ext.cnf"),
+    let (ca, ca_key) = (
+        dir.join(format!("{name}-ca.pem")),
+        dir.join(format!("{name}-ca.key")),
     );
-    run(&[
+    openssl(&[
         "req",
         "-x509",
         "-newkey",
@@ -632,99 +681,67 @@ pub fn private_ca(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
         "-subj",
         &format!("/CN={name} test CA"),
         "-keyout",
-        &s(&ca_key),
+        &ca_key.display().to_string(),
         "-out",
-        &s(&ca),
+        &ca.display().to_string(),
     ]);
-    run(&[
-        "req",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-subj",
-        "/CN=localhost",
-        "-keyout",
-        &s(&key),
-        "-out",
-        &s(&csr),
-    ]);
-    std::fs::write(&ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n").unwrap();
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        &s(&csr),
-        "-CA",
-        &s(&ca),
-        "-CAkey",
-        &s(&ca_key),
-        "-CAcreateserial",
-        "-days",
-        "1",
-        "-extfile",
-        &s(&ext),
-        "-out",
-        &s(&cert),
-    ]);
+    let (cert, key) = signed_cert(
+        dir,
+        name,
+        "server",
+        "localhost",
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    );
     (ca, cert, key)
 }
 
 /// A client certificate (extendedKeyUsage clientAuth) signed by the CA `private_ca(dir, name)`
 /// made; returns (certificate, key).
 pub fn client_cert(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    let p = |f: &str| dir.join(format!("{name}-{f}"));
-    let s = |p: &PathBuf| p.display().to_string();
-    let run = |args: &[&str]| {
-        let o = Command::new("openssl").args(args).output().unwrap();
-        assert!(
-            o.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    };
-    let (cert, key, csr, ext) = (
-        p("client.pem"),
-        p("client.key"),
-        p("client.csr"),
-        p("client.cnf"),
-    );
-    run(&[
-        "req",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-subj",
-        "/CN=lookout-agent",
-        "-keyout",
-        &s(&key),
-        "-out",
-        &s(&csr),
-    ]);
-    std::fs::write(
-        &ext,
+    signed_cert(
+        dir,
+        name,
+        "client",
+        "lookout-agent",
         "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n",
     )
-    .unwrap();
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        &s(&csr),
-        "-CA",
-        &s(&p("ca.pem")),
-        "-CAkey",
-        &s(&p("ca.key")),
-        "-CAcreateserial",
-        "-days",
-        "1",
-        "-extfile",
-        &s(&ext),
-        "-out",
-        &s(&cert),
-    ]);
-    (cert, key)
+}
+
+/// A Python server of tests/support that prints `READY <port>` once it listens on loopback;
+/// killed when dropped.
+pub struct PyServer {
+    child: Child,
+    /// Its port.
+    pub port: u16,
+}
+
+impl PyServer {
+    /// Starts `tests/support/<script>` with `args` and waits for its READY line.
+    pub fn start(script: &str, args: &[&std::ffi::OsStr]) -> PyServer {
+        require("python3", "apt-get install python3");
+        let mut child = Command::new("python3")
+            .arg(repo().join("tests/support").join(script))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("READY ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("{script} did not start: {line:?}"));
+        PyServer { child, port }
+    }
+}
+
+impl Drop for PyServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

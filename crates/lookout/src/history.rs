@@ -41,14 +41,6 @@ fn dir_of(data_dir: &Path) -> PathBuf {
     data_dir.join("history")
 }
 
-fn sha256_hex(text: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// The entries, oldest first (none when there is no history yet). A line that cannot be read
 /// is skipped (a torn last line after a crash).
 pub fn list(data_dir: &Path) -> Result<Vec<Entry>, String> {
@@ -76,7 +68,7 @@ pub fn text(data_dir: &Path, version: u64) -> Result<(Entry, String), String> {
     let p = dir_of(data_dir).join(format!("{}.yaml", e.sha256));
     let t =
         std::fs::read_to_string(&p).map_err(|err| format!("cannot read {}: {err}", p.display()))?;
-    if sha256_hex(&t) != e.sha256 {
+    if lookout_remote::sha256_hex(t.as_bytes()) != e.sha256 {
         return Err(format!(
             "{} does not hold version {version} any more (changed on disk)",
             p.display()
@@ -101,7 +93,7 @@ pub fn record(
         let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
     }
     let mut entries = list(data_dir)?;
-    let sha = sha256_hex(text);
+    let sha = lookout_remote::sha256_hex(text.as_bytes());
     let blob = dir.join(format!("{sha}.yaml"));
     if !blob.exists() {
         write_private(&blob, text.as_bytes())?;

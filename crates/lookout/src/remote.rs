@@ -334,18 +334,10 @@ async fn poll(
     };
     // from here the endpoint answered: what it said is applied or refused, not retried
     *etag = new_etag;
-    let keys = match trusted_keys(cfg) {
-        Ok(k) => k,
-        Err(e) => {
-            reject(state, data_dir, st, None, "no_trusted_keys", &e, None);
-            return Outcome::Handled;
-        }
-    };
     let bundle: Bundle = match serde_json::from_slice(&body) {
         Ok(b) => b,
         Err(e) => {
             reject(
-                state,
                 data_dir,
                 st,
                 None,
@@ -356,11 +348,41 @@ async fn poll(
             return Outcome::Handled;
         }
     };
-    let sig_bytes = if bundle.signature.is_null() {
+    let signature = if bundle.signature.is_null() {
         None
     } else {
         serde_json::to_vec(&bundle.signature).ok()
     };
+    // the outcome is in `st` (and the log, audit and history)
+    let _ = take(cfg, host, state, data_dir, st, bundle.config, signature, "").await;
+    Outcome::Handled
+}
+
+/// A configuration the endpoint sent (by either protocol): verified against the trusted keys,
+/// then run through the agent's apply path; applied, it is kept for offline starts. Refusals
+/// are logged, audited, kept in the history and in `st`; the error is `code: message`.
+#[allow(clippy::too_many_arguments)]
+async fn take(
+    cfg: &RemoteConfig,
+    host: &str,
+    state: &Arc<AgentState>,
+    data_dir: &Path,
+    st: &mut RemoteStatus,
+    text: String,
+    signature: Option<Vec<u8>>,
+    via: &str,
+) -> Result<(), String> {
+    let keys = match trusted_keys(cfg) {
+        Ok(k) => k,
+        Err(e) => {
+            reject(data_dir, st, None, "no_trusted_keys", &e, None);
+            return Err(format!("no_trusted_keys: {e}"));
+        }
+    };
+    let claimed = signature
+        .as_deref()
+        .and_then(|d| serde_json::from_slice::<serde_json::Value>(d).ok())
+        .and_then(|v| v["version"].as_u64());
     let cx = lookout_remote::Context {
         trusted: &keys,
         host,
@@ -368,33 +390,28 @@ async fn poll(
         now: now(),
         skew: 300,
     };
-    let claimed = bundle.signature["version"].as_u64();
-    let sig = match lookout_remote::verify(bundle.config.as_bytes(), sig_bytes.as_deref(), &cx) {
+    let sig = match lookout_remote::verify(text.as_bytes(), signature.as_deref(), &cx) {
         Ok(s) => s,
         Err(r) => {
-            reject(
-                state,
-                data_dir,
-                st,
-                claimed,
-                r.code(),
-                &r.to_string(),
-                Some(&bundle.config),
-            );
-            return Outcome::Handled;
+            reject(data_dir, st, claimed, r.code(), &r.to_string(), Some(&text));
+            return Err(format!("{}: {r}", r.code()));
         }
     };
-    let answer = state
+    let applied = state
         .command(|reply| Command::ApplyRemote {
             reply,
-            text: bundle.config.clone(),
+            text: text.clone(),
             version: sig.version,
         })
         .await;
-    match answer {
+    match applied {
         Ok(hash) => {
             st.applied_version = sig.version;
             st.applied_unix = now();
+            let bundle = Bundle {
+                config: text,
+                signature: serde_json::to_value(&sig).unwrap_or_default(),
+            };
             if let Err(e) = save_last(data_dir, &bundle) {
                 tracing::warn!("remote: cannot keep the configuration for offline starts: {e}");
             }
@@ -402,31 +419,23 @@ async fn poll(
                 data_dir,
                 "remote",
                 &format!(
-                    "version {} (key {}) applied: configuration {hash}",
+                    "version {} (key {}) applied{via}: configuration {hash}",
                     sig.version, sig.key_id
                 ),
             );
-            tracing::info!(version = sig.version, key = %sig.key_id, "remote: configuration applied");
+            tracing::info!(version = sig.version, key = %sig.key_id, "remote: configuration applied{via}");
+            Ok(())
         }
         Err(e) => {
             // the main loop recorded it in the history already
-            reject(
-                state,
-                data_dir,
-                st,
-                Some(sig.version),
-                "apply_failed",
-                &e,
-                None,
-            );
+            reject(data_dir, st, Some(sig.version), "apply_failed", &e, None);
+            Err(format!("apply_failed: {e}"))
         }
     }
-    Outcome::Handled
 }
 
 /// A refused bundle: logged, audited, in the history and in `/status`.
 fn reject(
-    _state: &AgentState,
     data_dir: &Path,
     st: &mut RemoteStatus,
     version: Option<u64>,
@@ -717,19 +726,13 @@ async fn poll_opamp(
         status: rcs::APPLYING,
         error_message: String::new(),
     };
-    let fail = |op: &mut OpampState, msg: String| {
-        op.status.status = rcs::FAILED;
-        op.status.error_message = msg;
-    };
     let text = match remote.body().map(|b| String::from_utf8(b.to_vec())) {
         Some(Ok(t)) => t,
         _ => {
-            fail(
-                op,
-                "malformed: no UTF-8 configuration in the remote config".into(),
-            );
+            op.status.status = rcs::FAILED;
+            op.status.error_message =
+                "malformed: no UTF-8 configuration in the remote config".into();
             reject(
-                state,
                 data_dir,
                 st,
                 None,
@@ -744,81 +747,22 @@ async fn poll_opamp(
         .custom_message
         .filter(|m| m.capability == o::SIGNATURE_CAPABILITY)
         .map(|m| m.data);
-    let keys = match trusted_keys(cfg) {
-        Ok(k) => k,
-        Err(e) => {
-            fail(op, e.clone());
-            reject(state, data_dir, st, None, "no_trusted_keys", &e, None);
-            return Outcome::Handled;
-        }
-    };
-    let claimed = signature
-        .as_deref()
-        .and_then(|d| serde_json::from_slice::<serde_json::Value>(d).ok())
-        .and_then(|v| v["version"].as_u64());
-    let cx = lookout_remote::Context {
-        trusted: &keys,
+    match take(
+        cfg,
         host,
-        running_version: st.applied_version,
-        now: now(),
-        skew: 300,
-    };
-    let sig = match lookout_remote::verify(text.as_bytes(), signature.as_deref(), &cx) {
-        Ok(s) => s,
-        Err(r) => {
-            fail(op, format!("{}: {r}", r.code()));
-            reject(
-                state,
-                data_dir,
-                st,
-                claimed,
-                r.code(),
-                &r.to_string(),
-                Some(&text),
-            );
-            return Outcome::Handled;
-        }
-    };
-    let applied = state
-        .command(|reply| Command::ApplyRemote {
-            reply,
-            text: text.clone(),
-            version: sig.version,
-        })
-        .await;
-    match applied {
-        Ok(hash) => {
-            op.status.status = rcs::APPLIED;
-            st.applied_version = sig.version;
-            st.applied_unix = now();
-            let bundle = Bundle {
-                config: text,
-                signature: serde_json::to_value(&sig).unwrap_or_default(),
-            };
-            if let Err(e) = save_last(data_dir, &bundle) {
-                tracing::warn!("remote: cannot keep the configuration for offline starts: {e}");
-            }
-            crate::datadir::audit(
-                data_dir,
-                "remote",
-                &format!(
-                    "version {} (key {}) applied through OpAMP: configuration {hash}",
-                    sig.version, sig.key_id
-                ),
-            );
-            tracing::info!(version = sig.version, key = %sig.key_id, "remote: OpAMP configuration applied");
-        }
+        state,
+        data_dir,
+        st,
+        text,
+        signature,
+        " through OpAMP",
+    )
+    .await
+    {
+        Ok(()) => op.status.status = rcs::APPLIED,
         Err(e) => {
-            fail(op, format!("apply_failed: {e}"));
-            reject(
-                state,
-                data_dir,
-                st,
-                Some(sig.version),
-                "apply_failed",
-                &e,
-                None,
-            );
+            op.status.status = rcs::FAILED;
+            op.status.error_message = e;
         }
     }
     Outcome::Handled

@@ -30,6 +30,38 @@ fn scalar_text(n: &Node) -> Option<String> {
     }
 }
 
+/// A mapping's entries as (key, text, where): keys upper-cased for settings (`HOSTNAME`, as
+/// the integrations read them from their environment), as written for labels.
+fn pairs(map: &Node, upper: bool) -> Vec<(String, String, Mark)> {
+    map.entries()
+        .iter()
+        .map(|(k, v)| {
+            let key = k.as_str().unwrap_or_default();
+            let key = if upper {
+                key.to_ascii_uppercase()
+            } else {
+                key.to_string()
+            };
+            (key, scalar_text(v).unwrap_or_default(), k.mark.clone())
+        })
+        .collect()
+}
+
+impl Instance {
+    fn new(key: String, name: String, mark: &Mark) -> Instance {
+        Instance {
+            name,
+            mark: mark.clone(),
+            env: Vec::new(),
+            interval: None,
+            timeout: None,
+            labels: Vec::new(),
+            other: Vec::new(),
+            key,
+        }
+    }
+}
+
 /// The v3 definition names of the five integrations.
 fn v3_name(n: &str) -> Option<&'static str> {
     Some(match n {
@@ -99,41 +131,15 @@ fn v4(item: &Node, i: usize) -> Result<Instance, ConfigError> {
             Some("every entry of `integrations:` needs `name: nri-...`"),
         )
     })?;
-    let mut inst = Instance {
-        key: format!("integrations[{i}] ({name})"),
-        name,
-        mark: item.mark.clone(),
-        env: Vec::new(),
-        interval: None,
-        timeout: None,
-        labels: Vec::new(),
-        other: Vec::new(),
-    };
+    let mut inst = Instance::new(format!("integrations[{i}] ({name})"), name, &item.mark);
     for (k, v) in item.entries() {
         let key = k.as_str().unwrap_or_default();
         match key {
             "name" => {}
-            "env" => {
-                for (ek, ev) in v.entries() {
-                    let text = scalar_text(ev).unwrap_or_default();
-                    inst.env.push((
-                        ek.as_str().unwrap_or_default().to_ascii_uppercase(),
-                        text,
-                        ek.mark.clone(),
-                    ));
-                }
-            }
+            "env" => inst.env.extend(pairs(v, true)),
             "interval" => inst.interval = scalar_text(v).map(|t| (t, v.mark.clone())),
             "timeout" => inst.timeout = scalar_text(v).map(|t| (t, v.mark.clone())),
-            "labels" | "tags" => {
-                for (lk, lv) in v.entries() {
-                    inst.labels.push((
-                        lk.as_str().unwrap_or_default().to_string(),
-                        scalar_text(lv).unwrap_or_default(),
-                        lk.mark.clone(),
-                    ));
-                }
-            }
+            "labels" | "tags" => inst.labels.extend(pairs(v, false)),
             other => inst.other.push((other.to_string(), k.mark.clone())),
         }
     }
@@ -159,37 +165,16 @@ fn v3(cx: &mut Cx, item: &Node, nri: &str, i: usize) -> Result<Option<Instance>,
         );
         return Ok(None);
     }
-    let mut inst = Instance {
-        key: format!("instances[{i}] ({name})"),
-        name: nri.to_string(),
-        mark: item.mark.clone(),
-        env: Vec::new(),
-        interval: None,
-        timeout: None,
-        labels: Vec::new(),
-        other: Vec::new(),
-    };
+    let mut inst = Instance::new(
+        format!("instances[{i}] ({name})"),
+        nri.to_string(),
+        &item.mark,
+    );
     for (k, v) in item.entries() {
         match k.as_str().unwrap_or_default() {
             "name" | "command" => {}
-            "arguments" => {
-                for (ak, av) in v.entries() {
-                    inst.env.push((
-                        ak.as_str().unwrap_or_default().to_ascii_uppercase(),
-                        scalar_text(av).unwrap_or_default(),
-                        ak.mark.clone(),
-                    ));
-                }
-            }
-            "labels" => {
-                for (lk, lv) in v.entries() {
-                    inst.labels.push((
-                        lk.as_str().unwrap_or_default().to_string(),
-                        scalar_text(lv).unwrap_or_default(),
-                        lk.mark.clone(),
-                    ));
-                }
-            }
+            "arguments" => inst.env.extend(pairs(v, true)),
+            "labels" => inst.labels.extend(pairs(v, false)),
             other => inst.other.push((other.to_string(), k.mark.clone())),
         }
     }

@@ -303,26 +303,7 @@ pub fn sign(config: &[u8], claims: &Claims, key: &PrivateKey) -> Result<Signatur
 
 /// Whether `host` matches a glob with `*` and `?` (ASCII case-insensitive, as host names are).
 pub fn host_matches(glob: &str, host: &str) -> bool {
-    fn m(p: &[u8], s: &[u8]) -> bool {
-        let (mut pi, mut si, mut star) = (0, 0, None);
-        while si < s.len() {
-            if pi < p.len() && (p[pi] == b'?' || p[pi].eq_ignore_ascii_case(&s[si])) {
-                pi += 1;
-                si += 1;
-            } else if pi < p.len() && p[pi] == b'*' {
-                star = Some((pi, si));
-                pi += 1;
-            } else if let Some((sp, ss)) = star {
-                pi = sp + 1;
-                si = ss + 1;
-                star = Some((sp, ss + 1));
-            } else {
-                return false;
-            }
-        }
-        p[pi..].iter().all(|c| *c == b'*')
-    }
-    m(glob.as_bytes(), host.as_bytes())
+    lookout_config::Pattern(glob.to_ascii_lowercase()).matches(&host.to_ascii_lowercase())
 }
 
 /// What the agent knows when a configuration arrives.

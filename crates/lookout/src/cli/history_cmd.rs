@@ -7,29 +7,10 @@ use crate::history::{self, Entry};
 use lookout_api::{self as api, paths};
 use std::process::ExitCode;
 
+/// `2026-11-30 21:07:29Z`: a Unix time as a UTC date and time.
 fn when(unix: f64) -> String {
-    let secs = unix as i64;
-    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
-    let (y, m, d) = civil(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar.
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+    let nanos = (unix.max(0.0) * 1e9) as u64;
+    lookout_sources::process::emit::iso8601(nanos).replacen('T', " ", 1)
 }
 
 /// `lookout config history`.

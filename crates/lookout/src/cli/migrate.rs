@@ -704,12 +704,6 @@ fn summary_text(s: &Summary) -> String {
     t
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    let d = sha2::Sha256::digest(bytes);
-    d.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn backup(dir: &Path, paths: &[PathBuf]) -> Result<Vec<Saved>, String> {
     let bdir = state_dir(dir).join("backup");
     std::fs::create_dir_all(&bdir).map_err(|e| format!("cannot create {}: {e}", bdir.display()))?;
@@ -739,7 +733,7 @@ fn backup(dir: &Path, paths: &[PathBuf]) -> Result<Vec<Saved>, String> {
             mode: meta.mode() & 0o7777,
             uid: meta.uid(),
             gid: meta.gid(),
-            sha256: sha256_hex(&bytes),
+            sha256: lookout_remote::sha256_hex(&bytes),
         });
     }
     Ok(saved)
@@ -1275,7 +1269,7 @@ fn rollback(g: &Global, dir: &Path, opts: &Opts) -> anyhow::Result<ExitCode> {
     let mut restored = 0;
     for s in &st.files {
         let bytes = std::fs::read(&s.backup)?;
-        if sha256_hex(&bytes) != s.sha256 {
+        if lookout_remote::sha256_hex(&bytes) != s.sha256 {
             anyhow::bail!(
                 "the backup of {} was changed since the migration; not restoring it",
                 s.path.display()
