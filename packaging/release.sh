@@ -19,6 +19,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -x "$binary" ] || { echo "--binary must name the built lookout binary" >&2; exit 2; }
+helper="$(dirname "$binary")/lookout-helper"
+[ -x "$helper" ] || { echo "$helper (the root helper, built with the binary) is missing" >&2; exit 2; }
 [ -f "$key" ] || { echo "--key must name a private key from \`lookout config keygen\`" >&2; exit 2; }
 
 version="$("$binary" version --json | sed -n 's/.*"version": *"\([^"]*\)".*/\1/p')"
@@ -28,8 +30,11 @@ stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/$name/bin" "$stage/$name/etc" "$stage/$name/systemd" "$stage/$name/doc"
 install -m 0755 "$binary" "$stage/$name/bin/lookout"
+install -m 0755 "$helper" "$stage/$name/bin/lookout-helper"
 install -m 0644 crates/config/default.yaml "$stage/$name/etc/lookout.yaml"
-install -m 0644 packaging/systemd/lookout.service "$stage/$name/systemd/lookout.service"
+for u in lookout.service lookout-helper.service lookout-helper.socket; do
+  install -m 0644 "packaging/systemd/$u" "$stage/$name/systemd/$u"
+done
 install -m 0644 README.md CHANGELOG.md "$stage/$name/doc/"
 cp -r docs "$stage/$name/doc/docs"
 

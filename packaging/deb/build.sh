@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds lookout's .deb from a built binary with Debian's own dpkg-deb:
 #   /usr/bin/lookout, /etc/lookout/lookout.yaml (a conffile: upgrades keep the operator's
-#   edits), /lib/systemd/system/lookout.service, docs; the `lookout` system user and
+#   edits), /lib/systemd/system/lookout.service, the root helper
+#   (/usr/libexec/lookout/lookout-helper, found beside the binary, and its socket/service units), docs; the `lookout` system user and
 #   /var/lib/lookout (0700) made on install; data and configuration kept on removal, deleted
 #   on purge.
 #
@@ -20,16 +21,21 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -x "$binary" ] || { echo "--binary must name the built lookout binary" >&2; exit 2; }
+helper="$(dirname "$binary")/lookout-helper"
+[ -x "$helper" ] || { echo "$helper (the root helper, built with the binary) is missing" >&2; exit 2; }
 [ -n "$version" ] || version="$("$binary" version --json | sed -n 's/.*"version": *"\([^"]*\)".*/\1/p')"
 arch="$(dpkg --print-architecture)"
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 root="$stage/lookout_${version}_${arch}"
-install -d "$root/DEBIAN" "$root/usr/bin" "$root/etc/lookout" "$root/lib/systemd/system" "$root/usr/share/doc/lookout"
+install -d "$root/DEBIAN" "$root/usr/bin" "$root/usr/libexec/lookout" "$root/etc/lookout" "$root/lib/systemd/system" "$root/usr/share/doc/lookout"
 install -m 0755 "$binary" "$root/usr/bin/lookout"
+install -m 0755 "$helper" "$root/usr/libexec/lookout/lookout-helper"
 install -m 0644 crates/config/default.yaml "$root/etc/lookout/lookout.yaml"
-install -m 0644 packaging/systemd/lookout.service "$root/lib/systemd/system/lookout.service"
-install -m 0644 README.md CHANGELOG.md "$root/usr/share/doc/lookout/"
+for u in lookout.service lookout-helper.service lookout-helper.socket; do
+  install -m 0644 "packaging/systemd/$u" "$root/lib/systemd/system/$u"
+done
+install -m 0644 README.md CHANGELOG.md docs/helper.md "$root/usr/share/doc/lookout/"
 install -m 0644 packaging/deb/copyright "$root/usr/share/doc/lookout/copyright"
 size_kb="$(du -sk "$root" | cut -f1)"
 cat > "$root/DEBIAN/control" <<CONTROL

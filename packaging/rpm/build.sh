@@ -14,6 +14,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -x "$binary" ] || { echo "--binary must name the built lookout binary" >&2; exit 2; }
+helper="$(dirname "$binary")/lookout-helper"
+[ -x "$helper" ] || { echo "$helper (the root helper, built with the binary) is missing" >&2; exit 2; }
 [ -n "$version" ] || version="$("$binary" version --json | sed -n 's/.*"version": *"\([^"]*\)".*/\1/p')"
 top="$(mktemp -d)"
 trap 'rm -rf "$top"' EXIT
@@ -22,10 +24,11 @@ rpmbuild -bb --quiet \
   --define "_binary_payload $payload" \
   --define "lookout_version $version" \
   --define "lookout_binary $(readlink -f "$binary")" \
+  --define "lookout_helper $(readlink -f "$helper")" \
   --define "lookout_src $PWD" \
   packaging/rpm/lookout.spec >/dev/null 2>&1 || rpmbuild -bb \
   --define "_topdir $top" --define "_binary_payload $payload" --define "lookout_version $version" \
-  --define "lookout_binary $(readlink -f "$binary")" --define "lookout_src $PWD" packaging/rpm/lookout.spec
+  --define "lookout_binary $(readlink -f "$binary")" --define "lookout_helper $(readlink -f "$helper")" --define "lookout_src $PWD" packaging/rpm/lookout.spec
 mkdir -p "$out"
 f="$(find "$top/RPMS" -name '*.rpm' | head -1)"
 cp "$f" "$out/"

@@ -40,6 +40,7 @@ mod control;
 mod delivery;
 mod discovery;
 mod first_run;
+mod helper;
 mod history;
 mod integrations;
 mod invalid_configs;

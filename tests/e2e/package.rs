@@ -89,6 +89,9 @@ fn the_deb_installs_runs_as_the_unit_would_upgrades_and_uninstalls_cleanly() {
         "./usr/bin/lookout",
         "./etc/lookout/lookout.yaml",
         "./lib/systemd/system/lookout.service",
+        "./lib/systemd/system/lookout-helper.socket",
+        "./lib/systemd/system/lookout-helper.service",
+        "./usr/libexec/lookout/lookout-helper",
         "./usr/share/doc/lookout/copyright",
     ] {
         assert!(contents.contains(f), "{f} not in the package:\n{contents}");
@@ -237,7 +240,11 @@ fn the_rpm_holds_the_files_scripts_and_dependencies() {
             "/etc/lookout",
             "/etc/lookout/lookout.yaml",
             "/usr/bin/lookout",
+            "/usr/lib/systemd/system/lookout-helper.service",
+            "/usr/lib/systemd/system/lookout-helper.socket",
             "/usr/lib/systemd/system/lookout.service",
+            "/usr/libexec/lookout",
+            "/usr/libexec/lookout/lookout-helper",
             "/var/lib/lookout"
         ]
     );
@@ -250,8 +257,8 @@ fn the_rpm_holds_the_files_scripts_and_dependencies() {
     for want in [
         "useradd -r -g lookout",
         "groupadd -r lookout",
-        "systemctl enable --now lookout.service",
-        "systemctl disable --now lookout.service",
+        "systemctl enable --now lookout-helper.socket lookout.service",
+        "systemctl disable --now lookout.service lookout-helper.socket",
         "systemctl try-restart lookout.service",
     ] {
         assert!(
@@ -279,6 +286,10 @@ fn the_rpm_holds_the_files_scripts_and_dependencies() {
     );
     assert!(
         perms.contains("-rwxr-xr-x root /usr/bin/lookout"),
+        "{perms}"
+    );
+    assert!(
+        perms.contains("-rwxr-xr-x root /usr/libexec/lookout/lookout-helper"),
         "{perms}"
     );
 }

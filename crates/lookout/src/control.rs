@@ -618,7 +618,8 @@ fn config_view(state: &AgentState) -> api::ConfigView {
                     false,
                 ),
                 Ok(t) => {
-                    let writable = std::fs::OpenOptions::new().append(true).open(p).is_ok();
+                    let writable = std::fs::OpenOptions::new().append(true).open(p).is_ok()
+                        || crate::configfile::helper_writes(p);
                     (t, writable)
                 }
                 Err(e) => (format!("# cannot read {}: {e}\n", p.display()), false),
@@ -653,7 +654,8 @@ async fn config_change(state: &AgentState, change: &api::ConfigChange, apply: bo
         });
     };
     let name = path.display().to_string();
-    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    let read = std::fs::read_to_string(&path).ok();
+    let old = read.clone().unwrap_or_default();
     let diff = unified_diff(&old, yaml, &name, &format!("{name} (new)"));
     let set = state.config_set.clone();
     let checked = lookout_config::load_str(&name, yaml, &set, &lookout_config::process_env);
@@ -691,10 +693,13 @@ async fn config_change(state: &AgentState, change: &api::ConfigChange, apply: bo
         r.config_hash = state.config_hash.read().ok().map(|h| h.clone());
         return ok(&r);
     }
-    if let Err(e) = lookout_tail::write_atomic(&path, yaml.as_bytes()) {
-        r.error = Some(format!("cannot write {name}: {e}"));
-        return ok(&r);
-    }
+    let writer = match crate::configfile::write(&path, yaml, read.as_deref()) {
+        Ok(w) => w,
+        Err(e) => {
+            r.error = Some(e);
+            return ok(&r);
+        }
+    };
     let origin = change
         .origin
         .clone()
@@ -709,12 +714,12 @@ async fn config_change(state: &AgentState, change: &api::ConfigChange, apply: bo
             crate::datadir::audit(
                 &data_dir(state),
                 "config",
-                &format!("{name} changed and applied"),
+                &format!("{name} changed{} and applied", writer.note()),
             );
         }
         Err(e) => {
             // the new text did not run: the file says what runs
-            let _ = lookout_tail::write_atomic(&path, old.as_bytes());
+            let _ = crate::configfile::write(&path, &old, Some(yaml));
             r.error = Some(format!("not applied, the previous file is back: {e}"));
         }
     }

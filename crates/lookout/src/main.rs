@@ -4,6 +4,7 @@
 
 mod autoconf;
 mod cli;
+mod configfile;
 mod control;
 mod datadir;
 mod factory;

@@ -164,7 +164,8 @@ pub fn rollback(g: &Global, version: Option<u64>, json: bool) -> anyhow::Result<
         );
         return Ok(ExitCode::from(EXIT_CONFIG));
     }
-    lookout_tail::write_atomic(&path, text.as_bytes())?;
+    let current = std::fs::read_to_string(&path).ok();
+    crate::configfile::write(&path, &text, current.as_deref()).map_err(std::io::Error::other)?;
     crate::datadir::audit(
         &dir,
         "config",
