@@ -187,7 +187,20 @@ fn diagnose_as_non_root_explains_missing_access() {
 fn version_and_completions() {
     let (code, out, _) = lookout(&["version"]);
     assert_eq!(code, 0);
-    assert_eq!(out.trim(), format!("lookout {}", env!("CARGO_PKG_VERSION")));
+    let provider = if cfg!(feature = "fips") {
+        "aws-lc-rs (FIPS)"
+    } else {
+        "ring"
+    };
+    assert_eq!(
+        out.trim(),
+        format!("lookout {} (TLS: {provider})", env!("CARGO_PKG_VERSION"))
+    );
+    let (code, out, _) = lookout(&["version", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["tls_provider"], provider);
+    assert_eq!(v["fips"], cfg!(feature = "fips"));
     let (code, out, _) = lookout(&["completions", "bash"]);
     assert_eq!(code, 0);
     assert!(out.contains("_lookout()"), "bash completion function");

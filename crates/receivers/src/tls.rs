@@ -22,6 +22,9 @@ pub fn acceptor(cfg: &TlsConfig, alpn: &[&[u8]]) -> Result<TlsAcceptor, String> 
     }
     let key = PrivateKeyDer::from_pem_file(&cfg.key)
         .map_err(|e| format!("tls key {}: {e}", cfg.key.display()))?;
+    #[cfg(feature = "fips")]
+    let provider = Arc::new(tokio_rustls::rustls::crypto::default_fips_provider());
+    #[cfg(not(feature = "fips"))]
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let mut sc = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -9,6 +9,28 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use std::sync::Arc;
 use tokio_rustls::rustls;
 
+/// The crypto provider of every TLS connection lookout makes: AWS-LC's FIPS-validated module
+/// (aws-lc-rs in FIPS mode) when built with the `fips` feature, else ring.
+pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    #[cfg(feature = "fips")]
+    {
+        Arc::new(rustls::crypto::default_fips_provider())
+    }
+    #[cfg(not(feature = "fips"))]
+    {
+        Arc::new(rustls::crypto::ring::default_provider())
+    }
+}
+
+/// The name of [`provider`], for `lookout version` and diagnostics.
+pub fn provider_name() -> &'static str {
+    if cfg!(feature = "fips") {
+        "aws-lc-rs (FIPS)"
+    } else {
+        "ring"
+    }
+}
+
 /// A fingerprint as written (hex, any case, `:` separators allowed) in canonical form.
 fn normalize(pin: &str) -> String {
     pin.chars()
@@ -81,9 +103,14 @@ impl rustls::client::danger::ServerCertVerifier for Pinned {
 }
 
 /// The rustls configuration for `tls`, when it asks for more than extra roots (a client
-/// certificate or pins); `None` otherwise (reqwest's own configuration then applies).
+/// certificate or pins) or the build is FIPS (every connection then uses [`provider`]);
+/// `None` otherwise (reqwest's own configuration then applies).
 pub fn client_config(tls: &ClientTlsConfig) -> Result<Option<rustls::ClientConfig>, String> {
-    if tls.cert_file.is_none() && tls.key_file.is_none() && tls.pin_sha256.is_empty() {
+    if !cfg!(feature = "fips")
+        && tls.cert_file.is_none()
+        && tls.key_file.is_none()
+        && tls.pin_sha256.is_empty()
+    {
         return Ok(None);
     }
     let mut roots = rustls::RootCertStore::empty();
@@ -119,7 +146,7 @@ pub fn client_config(tls: &ClientTlsConfig) -> Result<Option<rustls::ClientConfi
                 .map_err(|e| format!("{}: not a CA certificate: {e}", f.display()))?;
         }
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = provider();
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| e.to_string())?;
@@ -182,13 +209,54 @@ mod tests {
             ..Default::default()
         };
         assert!(client_config(&half).unwrap_err().contains("go together"));
-        assert!(client_config(&ClientTlsConfig::default())
-            .unwrap()
-            .is_none());
+        // a plain configuration is reqwest's own, except in a FIPS build
+        assert_eq!(
+            client_config(&ClientTlsConfig::default())
+                .unwrap()
+                .is_none(),
+            !cfg!(feature = "fips")
+        );
         let pinned = ClientTlsConfig {
             pin_sha256: vec!["AB".repeat(32)],
             ..Default::default()
         };
         assert!(client_config(&pinned).unwrap().is_some());
+    }
+
+    #[test]
+    fn fips_builds_use_the_fips_module() {
+        let plain = client_config(&ClientTlsConfig::default()).unwrap();
+        let pinned = client_config(&ClientTlsConfig {
+            pin_sha256: vec!["AB".repeat(32)],
+            ..Default::default()
+        })
+        .unwrap()
+        .unwrap();
+        if cfg!(feature = "fips") {
+            assert!(provider().fips());
+            assert_eq!(provider_name(), "aws-lc-rs (FIPS)");
+            let plain = plain.expect("a FIPS build always uses its own configuration");
+            assert!(plain.fips(), "rustls reports the configuration as FIPS");
+            // every suite offered is one of the module's
+            assert!(plain
+                .crypto_provider()
+                .cipher_suites
+                .iter()
+                .all(|s| s.fips()));
+        } else {
+            assert!(!provider().fips());
+            assert_eq!(provider_name(), "ring");
+            assert!(plain.is_none());
+            assert!(!pinned.fips());
+        }
+        // TLS 1.2 at least, whatever the provider
+        assert!(pinned
+            .crypto_provider()
+            .cipher_suites
+            .iter()
+            .all(|s| matches!(
+                s.version().version,
+                rustls::ProtocolVersion::TLSv1_3 | rustls::ProtocolVersion::TLSv1_2
+            )));
     }
 }

@@ -456,9 +456,17 @@ pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         Command::Version { json } => {
             let v = env!("CARGO_PKG_VERSION");
             if json {
-                println!("{}", serde_json::json!({"version": v, "name": "lookout"}));
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "version": v,
+                        "name": "lookout",
+                        "tls_provider": lookout_sinks::tls::provider_name(),
+                        "fips": cfg!(feature = "fips"),
+                    })
+                );
             } else {
-                println!("lookout {v}");
+                println!("lookout {v} (TLS: {})", lookout_sinks::tls::provider_name());
             }
             Ok(ExitCode::SUCCESS)
         }
