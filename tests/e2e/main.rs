@@ -28,6 +28,7 @@
 //! - `opamp`: an OpAMP server on the opentelemetry-opamp-client protobufs: reports, remote configurations, refusals, rotation, circuit.
 //! - `release`: the signed release tarball and `lookout release verify`.
 //! - `package`: the .deb installed, run as the unit would, upgraded, removed and purged on this machine.
+//! - `install`: packaging/install.sh: from a .deb and a signed local apt repository, the key to the wire, idempotent, upgrade, uninstall, refusals.
 //! - `migrate`: `lookout migrate-infra` on a fake installed New Relic Infrastructure agent.
 #![allow(clippy::unwrap_used)]
 
@@ -42,6 +43,7 @@ mod discovery;
 mod first_run;
 mod helper;
 mod history;
+mod install;
 mod integrations;
 mod invalid_configs;
 mod logs;

@@ -67,6 +67,8 @@ fn the_deb_installs_runs_as_the_unit_would_upgrades_and_uninstalls_cleanly() {
     }
     require("dpkg-deb", "apt-get install dpkg");
     require("setpriv", "apt-get install util-linux");
+    // install.rs installs the same package and user: one at a time
+    let _machine = system_package_lock();
     if installed_version().is_some() || Path::new("/etc/lookout").exists() {
         eprintln!("skipped: a lookout package or /etc/lookout is already on this machine; not touching it");
         return;

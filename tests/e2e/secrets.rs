@@ -46,6 +46,11 @@ fn a_secret_from_the_store_opens_redis_and_a_rotation_applies_without_restart() 
         !String::from_utf8_lossy(&raw).contains(pw1),
         "the store is encrypted"
     );
+    // the same value again changes nothing: not even the nonce (an installer's second run)
+    let (code, out, err) = secrets(&data, &["set", "redis_pw", "--json"], pw1);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(r#""change":"unchanged""#), "{out}");
+    assert_eq!(std::fs::read(data.join("secrets.enc")).unwrap(), raw);
     use std::os::unix::fs::PermissionsExt;
     for f in ["secrets.enc", "secrets.key"] {
         let mode = std::fs::metadata(data.join(f))

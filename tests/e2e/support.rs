@@ -745,3 +745,14 @@ impl Drop for PyServer {
         let _ = self.child.wait();
     }
 }
+
+/// Held by every test that installs the `lookout` package or creates the `lookout` user on
+/// this machine (`package`, `install`): they run in parallel threads of this binary and would
+/// otherwise install and purge under each other.
+pub static SYSTEM_PACKAGE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Takes [`SYSTEM_PACKAGE`]; a test that failed while holding it does not block the others
+/// (each one cleans the machine in a drop guard).
+pub fn system_package_lock() -> std::sync::MutexGuard<'static, ()> {
+    SYSTEM_PACKAGE.lock().unwrap_or_else(|p| p.into_inner())
+}

@@ -4,8 +4,9 @@
 It decodes every request with the official `opentelemetry-proto` Python package (not lookout's
 code), so a test proves that what lookout sends is valid OTLP. For each request it appends one
 JSON line to --out summarising what it decoded: the path, the Content-Encoding, the number of
-bytes, and for metrics each metric's name, unit, kind, temporality and monotonicity, the data
-point count and the resource attributes; for logs the count and the first 200 bodies. It answers 200 with an empty export response, or
+bytes, whether an `api-key` header came and its SHA-256, and for metrics each metric's name,
+unit, kind, temporality and monotonicity, the data point count and the resource attributes; for
+logs the count and the first 200 bodies. It answers 200 with an empty export response, or
 --status for every request (to simulate a failing backend).
 
 --fail-first N applies --status to the first N requests only; --retry-after S adds that header
@@ -17,6 +18,7 @@ Prints "READY <port>" on stdout once it listens on 127.0.0.1.
 """
 import argparse
 import gzip
+import hashlib
 import json
 import sys
 import threading
@@ -79,7 +81,10 @@ class Handler(BaseHTTPRequestHandler):
         enc = self.headers.get("Content-Encoding", "")
         record = {"path": self.path, "encoding": enc, "bytes": len(body), "at": time.time(),
                   "content_type": self.headers.get("Content-Type", ""),
-                  "api_key": self.headers.get("api-key") is not None}
+                  "api_key": self.headers.get("api-key") is not None,
+                  # a digest, so a test can compare the value without it being written out
+                  "api_key_sha256": hashlib.sha256(self.headers["api-key"].encode()).hexdigest()
+                  if self.headers.get("api-key") is not None else None}
         with LOCK:
             self.server.count += 1
             n = self.server.count

@@ -16,7 +16,8 @@ use std::sync::Arc;
 #[derive(Debug, clap::Subcommand)]
 pub enum Action {
     /// Store a secret: the value is read from standard input (typed without echo on a
-    /// terminal), never from the command line.
+    /// terminal), never from the command line. The value it already has is left as it is
+    /// (`unchanged`: nothing written, no reload).
     Set {
         /// Its name, as `${secret:NAME}` refers to it.
         name: String,
@@ -193,14 +194,24 @@ pub fn main(g: &Global, action: Action) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::FAILURE);
                 }
             };
-            let existed = store.get(&name).is_some();
-            if let Err(e) = store.set(&name, &value) {
-                eprintln!("error: {e}");
-                return Ok(ExitCode::FAILURE);
+            let what = match store.get(&name) {
+                // the same value again: nothing written, no reload (installers run twice)
+                Some(old) if old == value => "unchanged",
+                Some(_) => "rotated",
+                None => "stored",
+            };
+            if what != "unchanged" {
+                if let Err(e) = store.set(&name, &value) {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::FAILURE);
+                }
             }
-            let what = if existed { "rotated" } else { "stored" };
             audit(&dir, &format!("{name} {what}"));
-            let agent = reload_agent(&dir);
+            let agent = if what == "unchanged" {
+                None
+            } else {
+                reload_agent(&dir)
+            };
             if json {
                 out(
                     &serde_json::json!({"ok": true, "name": name, "change": what, "agent": agent})
