@@ -35,6 +35,11 @@ TAR_BIN=/usr/local/bin/lookout
 TAR_UNIT=/etc/systemd/system/lookout.service
 TAR_DOC=/usr/local/share/doc/lookout
 TAR_MANIFEST=/usr/local/share/lookout/installed-files
+# the root helper (docs/helper.md) and its units
+TAR_HELPER=/usr/local/libexec/lookout/lookout-helper
+TAR_HELPER_SERVICE=/etc/systemd/system/lookout-helper.service
+TAR_HELPER_SOCKET=/etc/systemd/system/lookout-helper.socket
+HELPER_SOCKET_UNIT="lookout-helper.socket"
 NR_US=https://otlp.nr-data.net
 NR_EU=https://otlp.eu01.nr-data.net
 NR_GOV=https://gov-otlp.nr-data.net
@@ -396,6 +401,14 @@ install_tarball() {
     if put_file "$TAR_BIN" "$tmp/lookout.bin" 0755; then bin_changed=1; fi
     sed "s#/usr/bin/lookout#$TAR_BIN#g" "$top/systemd/lookout.service" >"$tmp/unit"
     if put_file "$TAR_UNIT" "$tmp/unit" 0644; then changed=1; fi
+    if [ -x "$top/bin/lookout-helper" ]; then
+        cp "$top/bin/lookout-helper" "$tmp/helper.bin"
+        if put_file "$TAR_HELPER" "$tmp/helper.bin" 0755; then changed=1; fi
+        sed "s#/usr/libexec/lookout/lookout-helper#$TAR_HELPER#g" "$top/systemd/lookout-helper.service" >"$tmp/helper.unit"
+        if put_file "$TAR_HELPER_SERVICE" "$tmp/helper.unit" 0644; then changed=1; fi
+        cp "$top/systemd/lookout-helper.socket" "$tmp/helper.socket"
+        if put_file "$TAR_HELPER_SOCKET" "$tmp/helper.socket" 0644; then changed=1; fi
+    fi
     if [ ! -e "$CONFIG" ]; then
         install -d -m 0755 "$ETC"
         install -m 0644 "$top/etc/lookout.yaml" "$CONFIG"
@@ -404,7 +417,10 @@ install_tarball() {
     rm -rf "$TAR_DOC"
     cp -R "$top/doc" "$TAR_DOC"
     printf '%s\n' "$TAR_BIN" "$TAR_UNIT" "$TAR_DOC" >"$TAR_MANIFEST"
-    if have restorecon; then restorecon -R "$TAR_BIN" "$TAR_UNIT" "$TAR_DOC" >/dev/null 2>&1 || :; fi
+    if [ -f "$TAR_HELPER" ]; then
+        printf '%s\n' "$TAR_HELPER" "$TAR_HELPER_SERVICE" "$TAR_HELPER_SOCKET" >>"$TAR_MANIFEST"
+    fi
+    if have restorecon; then restorecon -R "$TAR_BIN" "$TAR_UNIT" "$TAR_DOC" "$TAR_HELPER" >/dev/null 2>&1 || :; fi
     if [ "$bin_changed" = 0 ]; then
         report_package "$new" "$new" "$1"
     elif [ "$before" = "$new" ]; then
@@ -757,6 +773,11 @@ start_service() {
         return
     fi
     if [ "$changed" = 1 ]; then quiet "systemctl daemon-reload" sc daemon-reload; fi
+    # the packages enable the root helper's socket themselves; the tarball's is ours to enable
+    if [ -f "$TAR_HELPER_SOCKET" ] && ! sc is-enabled --quiet "$HELPER_SOCKET_UNIT" 2>/dev/null; then
+        quiet "systemctl enable --now $HELPER_SOCKET_UNIT" sc enable --now "$HELPER_SOCKET_UNIT"
+        say "- root helper: $HELPER_SOCKET_UNIT enabled (config apply can write $CONFIG: docs/helper.md)"
+    fi
     if ! sc is-enabled --quiet "$UNIT" 2>/dev/null; then
         quiet "systemctl enable $UNIT" sc enable "$UNIT"
         say "- service: enabled"
@@ -825,6 +846,9 @@ remove_file() {
 do_uninstall() {
     confirm_purge
     found=0
+    if [ "$init" = systemd ] && [ -f "$TAR_HELPER_SOCKET" ]; then
+        sc disable --now "$HELPER_SOCKET_UNIT" >/dev/null 2>&1 || :
+    fi
     if [ "$init" = systemd ] && { sc is-active --quiet "$UNIT" || sc is-enabled --quiet "$UNIT"; } 2>/dev/null; then
         quiet "systemctl stop $UNIT" sc stop "$UNIT"
         sc disable "$UNIT" >/dev/null 2>&1 || :
@@ -847,11 +871,11 @@ do_uninstall() {
     if [ -f "$TAR_MANIFEST" ]; then
         while IFS= read -r f; do
             case $f in
-                "$TAR_BIN" | "$TAR_UNIT" | "$TAR_DOC") rm -rf "$f" ;;
+                "$TAR_BIN" | "$TAR_UNIT" | "$TAR_DOC" | "$TAR_HELPER" | "$TAR_HELPER_SERVICE" | "$TAR_HELPER_SOCKET") rm -rf "$f" ;;
             esac
         done <"$TAR_MANIFEST"
         rm -f "$TAR_MANIFEST"
-        rmdir "$(dirname "$TAR_MANIFEST")" 2>/dev/null || :
+        rmdir "$(dirname "$TAR_MANIFEST")" "$(dirname "$TAR_HELPER")" 2>/dev/null || :
         say "- release tarball files removed ($TAR_BIN, $TAR_UNIT, $TAR_DOC)"
         found=1
     fi

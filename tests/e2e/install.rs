@@ -23,9 +23,12 @@ use std::time::{Duration, Instant};
 const DROPIN: &str = "/etc/systemd/system/lookout.service.d/10-secrets.conf";
 const APT_LIST: &str = "/etc/apt/sources.list.d/lookout.list";
 /// What the release tarball installs.
-const TARBALL_FILES: [&str; 4] = [
+const TARBALL_FILES: [&str; 7] = [
     "/usr/local/bin/lookout",
     "/etc/systemd/system/lookout.service",
+    "/usr/local/libexec/lookout/lookout-helper",
+    "/etc/systemd/system/lookout-helper.service",
+    "/etc/systemd/system/lookout-helper.socket",
     "/usr/local/share/doc/lookout",
     "/usr/local/share/lookout",
 ];
@@ -1107,6 +1110,16 @@ fn install_sh_installs_the_release_tarball_where_no_package_format_fits() {
         "{unit}"
     );
     assert!(Path::new("/usr/local/share/doc/lookout/README.md").exists());
+    // the root helper, its unit pointing at where the tarball put it, its socket enabled
+    let helper = std::fs::read_to_string("/etc/systemd/system/lookout-helper.service").unwrap();
+    assert!(
+        helper.contains("ExecStart=/usr/local/libexec/lookout/lookout-helper serve"),
+        "{helper}"
+    );
+    assert!(
+        out.contains("- root helper: lookout-helper.socket enabled"),
+        "{out}"
+    );
     let (ok, pw) = sh("getent", &["passwd", "lookout"]);
     assert!(ok && pw.contains("nologin"), "{pw}");
     let pid = fake.pid().expect("the service runs");

@@ -83,6 +83,13 @@ do_start() {
         echo "Failed to start $u: Unit $u not found." >&2
         exit 5
     }
+    # a socket unit: systemd itself would listen and start its service on demand; the fake
+    # records that it is on
+    case $u in *.socket)
+        touch "$state/$u.listening"
+        return 0
+        ;;
+    esac
     if running_pid "$u" >/dev/null; then return 0; fi
     exec_start=$(setting "$u" ExecStart)
     user=$(setting "$u" User)
@@ -125,6 +132,11 @@ do_start() {
 
 do_stop() {
     u=$1
+    case $u in *.socket)
+        rm -f "$state/$u.listening"
+        return 0
+        ;;
+    esac
     unit_file "$u" >/dev/null || [ -f "$state/$u.pid" ] || {
         echo "Failed to stop $u: Unit $u not loaded." >&2
         exit 5
