@@ -29,6 +29,7 @@
 //! - `release`: the signed release tarball and `lookout release verify`.
 //! - `package`: the .deb installed, run as the unit would, upgraded, removed and purged on this machine.
 //! - `migrate`: `lookout migrate-infra` on a fake installed New Relic Infrastructure agent.
+//! - `kubernetes`: discovery through pod annotations against a stand-in API server (HTTPS, bearer token).
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -43,6 +44,7 @@ mod first_run;
 mod history;
 mod integrations;
 mod invalid_configs;
+mod kubernetes;
 mod logs;
 mod migrate;
 mod opamp;
