@@ -29,6 +29,7 @@
 //! - `release`: the signed release tarball and `lookout release verify`.
 //! - `package`: the .deb installed, run as the unit would, upgraded, removed and purged on this machine.
 //! - `migrate`: `lookout migrate-infra` on a fake installed New Relic Infrastructure agent.
+//! - `container`: the image's root file system run chrooted as 65532 on the host's read-only /proc, / and /sys; the Helm chart linted, rendered, validated.
 //! - `kubernetes`: discovery through pod annotations against a stand-in API server (HTTPS, bearer token).
 #![allow(clippy::unwrap_used)]
 
@@ -37,6 +38,7 @@ mod support;
 mod accuracy;
 mod apply;
 mod cli;
+mod container;
 mod control;
 mod delivery;
 mod discovery;
