@@ -467,6 +467,14 @@ mod tests {
         }
     }
 
+    /// (annotations, phase, pod IP, the endpoint collected or part of the reason it is not).
+    type Case<'a> = (
+        &'a [(&'a str, &'a str)],
+        &'a str,
+        Option<&'a str>,
+        Result<&'a str, &'a str>,
+    );
+
     const R: (&str, &str) = (ANNOTATION_INTEGRATION, "redis");
     const P: (&str, &str) = (ANNOTATION_PORT, "6379");
 
@@ -475,7 +483,7 @@ mod tests {
         let allowed = vec!["cache-pw".to_string()];
         // (annotations, phase, ip, Ok(endpoint) or Err(part of the reason); "-" = not annotated,
         // "phase:X" = not running)
-        let cases: &[(&[(&str, &str)], &str, Option<&str>, Result<&str, &str>)] = &[
+        let cases: &[Case] = &[
             (&[R, P], "Running", Some("10.1.2.3"), Ok("10.1.2.3:6379")),
             (
                 &[R, (ANNOTATION_PORT, " 6380 ")],
