@@ -12,11 +12,12 @@
 #      oci-archive:...`). With none of them, or with --rootfs-only, it stops after step 2 and
 #      prints the command that builds the image from <out>.
 #
-#   packaging/container/build.sh --binary PATH [--out DIR] [--tag T] [--version V] [--rootfs-only]
+#   packaging/container/build.sh --binary PATH [--out DIR] [--tag T] [--version V]
+#                                [--builder podman|buildah|umoci] [--rootfs-only]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-binary="" out="dist/container" tag="" version="" rootfs_only=0
+binary="" out="dist/container" tag="" version="" rootfs_only=0 builder=
 while [ $# -gt 0 ]; do
   case "$1" in
     --binary) binary="$2"; shift 2 ;;
@@ -24,6 +25,7 @@ while [ $# -gt 0 ]; do
     --tag) tag="$2"; shift 2 ;;
     --version) version="$2"; shift 2 ;;
     --rootfs-only) rootfs_only=1; shift ;;
+    --builder) builder="$2"; shift 2 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
 done
@@ -92,20 +94,34 @@ with tarfile.open(dest, "w", format=tarfile.PAX_FORMAT) as t:
 PY
 cp packaging/container/Containerfile "$out/Containerfile"
 
+if [ -z "$builder" ]; then
+  for b in podman buildah umoci; do
+    if command -v "$b" >/dev/null; then builder="$b"; break; fi
+  done
+fi
+[ "$rootfs_only" = 0 ] || builder=""
+case "$builder" in
+  ""|podman|buildah|umoci) ;;
+  *) echo "--builder must be podman, buildah or umoci" >&2; exit 2 ;;
+esac
+if [ -n "$builder" ] && ! command -v "$builder" >/dev/null; then
+  echo "$builder is not installed" >&2; exit 2
+fi
+
 build_args=(--build-arg "VERSION=$version" --build-arg "REVISION=$revision" --build-arg "CREATED=$created")
 image="$out/lookout-image.oci.tar"
 rm -f "$image"
-if [ "$rootfs_only" = 0 ] && command -v podman >/dev/null; then
+if [ "$builder" = podman ]; then
   podman --storage-driver vfs build --isolation chroot --format oci "${build_args[@]}" \
     -f "$out/Containerfile" -t "$tag" "$out" >&2
   podman --storage-driver vfs save --format oci-archive -o "$image" "$tag" >&2
   echo "$image"
-elif [ "$rootfs_only" = 0 ] && command -v buildah >/dev/null; then
+elif [ "$builder" = buildah ]; then
   buildah --storage-driver vfs bud --isolation chroot --format oci "${build_args[@]}" \
     -f "$out/Containerfile" -t "$tag" "$out" >&2
   buildah --storage-driver vfs push "$tag" "oci-archive:$image:$tag" >&2
   echo "$image"
-elif [ "$rootfs_only" = 0 ] && command -v umoci >/dev/null; then
+elif [ "$builder" = umoci ]; then
   # the same image without a builder: one layer (rootfs.tar) and the Containerfile's settings
   layout="$stage/oci"
   ref="${tag##*:}"
