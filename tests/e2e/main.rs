@@ -30,6 +30,8 @@
 //! - `package`: the .deb installed, run as the unit would, upgraded, removed and purged on this machine.
 //! - `install`: packaging/install.sh: from a .deb and a signed local apt repository, the key to the wire, idempotent, upgrade, uninstall, refusals.
 //! - `migrate`: `lookout migrate-infra` on a fake installed New Relic Infrastructure agent.
+//! - `container`: the image's root file system run chrooted as 65532 on the host's read-only /proc, / and /sys; the Helm chart linted, rendered, validated.
+//! - `kubernetes`: discovery through pod annotations against a stand-in API server (HTTPS, bearer token).
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -37,6 +39,7 @@ mod support;
 mod accuracy;
 mod apply;
 mod cli;
+mod container;
 mod control;
 mod delivery;
 mod discovery;
@@ -46,6 +49,7 @@ mod history;
 mod install;
 mod integrations;
 mod invalid_configs;
+mod kubernetes;
 mod logs;
 mod migrate;
 mod opamp;

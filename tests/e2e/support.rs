@@ -100,6 +100,16 @@ impl Agent {
 
     /// Like `start`, with a given data directory.
     pub fn start_in(config: Option<&str>, data: Option<&Path>, extra: &[&str]) -> Agent {
+        Self::start_env(config, data, extra, &[])
+    }
+
+    /// Like `start_in`, with extra environment variables.
+    pub fn start_env(
+        config: Option<&str>,
+        data: Option<&Path>,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Agent {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let data = data
@@ -120,6 +130,7 @@ impl Agent {
         let stderr_path = dir.path().join("stderr.log");
         let err = std::fs::File::create(&stderr_path).unwrap();
         cmd.stdout(Stdio::null()).stderr(err).env_remove("RUST_LOG");
+        cmd.envs(env.iter().copied());
         let child = cmd.spawn().unwrap();
         Agent {
             child,

@@ -205,6 +205,7 @@ fn inputs_of(body: &mut Node, id_node: &Node) -> Result<Vec<Spanned<String>>, Co
 
 fn build(root: &Node) -> Result<Config, ConfigError> {
     let settings: Settings = de::from_node(root)?;
+    check_host_and_kubernetes(root, &settings)?;
     let mut ids = Ids {
         marks: HashMap::new(),
     };
@@ -221,7 +222,14 @@ fn build(root: &Node) -> Result<Config, ConfigError> {
             body.remove("type");
             let kind = match t {
                 "host_metrics" => {
-                    let c: HostMetricsConfig = typed(&body, k)?;
+                    let mut c: HostMetricsConfig = typed(&body, k)?;
+                    // paths not written derive from `host.root`
+                    if body.get("proc_path").is_none() {
+                        c.proc_path = settings.host.proc();
+                    }
+                    if body.get("root_path").is_none() {
+                        c.root_path = settings.host.root.clone();
+                    }
                     if c.interval.0 < std::time::Duration::from_millis(100) {
                         let m = body
                             .get("interval")
@@ -236,7 +244,13 @@ fn build(root: &Node) -> Result<Config, ConfigError> {
                     SourceKind::HostMetrics(c)
                 }
                 "process_metrics" => {
-                    let c: ProcessMetricsConfig = typed(&body, k)?;
+                    let mut c: ProcessMetricsConfig = typed(&body, k)?;
+                    if body.get("proc_path").is_none() {
+                        c.proc_path = settings.host.proc();
+                    }
+                    if body.get("etc_path").is_none() {
+                        c.etc_path = settings.host.etc();
+                    }
                     for (key, min) in [("interval", 100u64), ("lifecycle_interval", 100)] {
                         let d = if key == "interval" {
                             c.interval
@@ -784,6 +798,42 @@ fn build(root: &Node) -> Result<Config, ConfigError> {
 /// Types a component body; an error about the body as a whole (a missing key) points at the
 /// component's id rather than at the first key of its mapping.
 /// Rejects a duration below `min_ms`, pointing at its key.
+/// `host.root` must be absolute; `kubernetes.interval` at least a second.
+fn check_host_and_kubernetes(root: &Node, settings: &Settings) -> Result<(), ConfigError> {
+    let at = |section: &str, key: &str| {
+        root.get(section)
+            .and_then(|s| s.get(key).or(Some(s)))
+            .map(|n| n.mark.clone())
+            .unwrap_or(root.mark.clone())
+    };
+    if !settings.host.root.is_absolute() {
+        return Err(ConfigError::at(
+            &at("host", "root"),
+            format!(
+                "host.root `{}` is not an absolute path",
+                settings.host.root.display()
+            ),
+            Some("write `/`, or where the host's / is mounted, e.g. `/host`"),
+        ));
+    }
+    let k = &settings.kubernetes;
+    if k.interval.0 < std::time::Duration::from_secs(1) {
+        return Err(ConfigError::at(
+            &at("kubernetes", "interval"),
+            format!("kubernetes.interval {} is too short", k.interval),
+            Some("use at least 1s (30s is the default)"),
+        ));
+    }
+    if k.node_name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+        return Err(ConfigError::at(
+            &at("kubernetes", "node_name"),
+            "kubernetes.node_name is empty",
+            Some("remove it to use the NODE_NAME environment variable"),
+        ));
+    }
+    Ok(())
+}
+
 fn check_min_duration(body: &Node, key: &str, d: Duration, min_ms: u64) -> Result<(), ConfigError> {
     if d.0 < std::time::Duration::from_millis(min_ms) {
         return Err(ConfigError::at(

@@ -207,6 +207,12 @@ pub fn check_local_only(config: &Config) -> Result<(), (String, &'static str)> {
     if config.settings.remote.is_some() {
         return Err(("remote".into(), "polls a configuration over the network"));
     }
+    if config.settings.kubernetes.enabled {
+        return Err((
+            "kubernetes.enabled".into(),
+            "lists pods from the API server over the network",
+        ));
+    }
     for s in &config.sinks {
         if matches!(s.kind, crate::schema::SinkKind::OtlpHttp(_)) {
             return Err((format!("sinks.{}", s.id), "sends data over the network"));

@@ -56,6 +56,12 @@ pub struct Settings {
     /// them (see `docs/remote-config.md`). Only ever taken from the local file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote: Option<RemoteConfig>,
+    /// Where the host's file system is seen (`/`, or `/host` in a container).
+    #[serde(default, skip_serializing_if = "HostConfig::is_default")]
+    pub host: HostConfig,
+    /// Discovery through Kubernetes pod annotations (see `docs/container.md`).
+    #[serde(default, skip_serializing_if = "KubernetesConfig::is_default")]
+    pub kubernetes: KubernetesConfig,
     /// Sources (handled separately; present here so unknown-key hints name it).
     #[serde(default, skip_serializing)]
     pub sources: Option<serde::de::IgnoredAny>,
@@ -161,6 +167,130 @@ fn default_remote_circuit_failures() -> u32 {
 }
 fn default_remote_open_for() -> Duration {
     Duration::from_secs(300)
+}
+
+/// `host:`: where the host is seen from the agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostConfig {
+    /// The host's root directory: `/` normally, `/host` in a container where the host's `/`,
+    /// `/proc` and `/sys` are mounted read-only under it. The sources' `proc_path`
+    /// (`<root>/proc`), `root_path` (`<root>`) and `etc_path` (`<root>/etc`) default to paths
+    /// under it unless they are set; host resource detection (host name, machine id, OS) and
+    /// discovery read under it too.
+    #[serde(default = "default_root")]
+    pub root: PathBuf,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        HostConfig {
+            root: default_root(),
+        }
+    }
+}
+
+impl HostConfig {
+    /// `path` (absolute, as on the host) seen under the root: `/proc` → `/host/proc`.
+    pub fn path(&self, path: &str) -> PathBuf {
+        let rel = path.trim_start_matches('/');
+        if rel.is_empty() {
+            self.root.clone()
+        } else {
+            self.root.join(rel)
+        }
+    }
+
+    /// Where the host's procfs is: `<root>/proc`.
+    pub fn proc(&self) -> PathBuf {
+        self.path("/proc")
+    }
+
+    /// Where the host's sysfs is: `<root>/sys`.
+    pub fn sys(&self) -> PathBuf {
+        self.path("/sys")
+    }
+
+    /// Where the host's `/etc` is: `<root>/etc`.
+    pub fn etc(&self) -> PathBuf {
+        self.path("/etc")
+    }
+
+    /// Whether the agent sees the host from elsewhere (a root other than `/`).
+    pub fn is_remapped(&self) -> bool {
+        self.root != std::path::Path::new("/")
+    }
+
+    /// Whether it is the default (`/`): left out when a configuration is written.
+    pub fn is_default(&self) -> bool {
+        !self.is_remapped()
+    }
+}
+
+/// `kubernetes:`: integrations for the pods of this node that ask for them through
+/// annotations (`lookout.io/integration`, `lookout.io/port`, `lookout.io/settings`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubernetesConfig {
+    /// List this node's pods and collect the annotated ones.
+    #[serde(default)]
+    pub enabled: bool,
+    /// The node whose pods are listed; default: the `NODE_NAME` environment variable (the
+    /// chart sets it from `spec.nodeName`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_name: Option<String>,
+    /// The API server; default: `https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT`,
+    /// as inside any pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_server: Option<Endpoint>,
+    /// The service account's bearer token (read again at every listing: tokens rotate).
+    #[serde(default = "default_k8s_token")]
+    pub token_file: PathBuf,
+    /// The CA certificate that signed the API server's.
+    #[serde(default = "default_k8s_ca")]
+    pub ca_file: PathBuf,
+    /// Time between listings (each drawn within ±10 %).
+    #[serde(default = "default_k8s_interval")]
+    pub interval: Duration,
+    /// Limit of one listing.
+    #[serde(default = "default_timeout")]
+    pub timeout: Duration,
+    /// The `${secret:NAME}` names a pod's `lookout.io/settings` may use (none by default: a
+    /// pod's author would otherwise have the agent send any secret it holds to the pod).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_secrets: Vec<String>,
+}
+
+impl KubernetesConfig {
+    /// Whether every setting is the default: left out when a configuration is written.
+    pub fn is_default(&self) -> bool {
+        *self == KubernetesConfig::default()
+    }
+}
+
+fn default_k8s_token() -> PathBuf {
+    PathBuf::from("/var/run/secrets/kubernetes.io/serviceaccount/token")
+}
+fn default_k8s_ca() -> PathBuf {
+    PathBuf::from("/var/run/secrets/kubernetes.io/serviceaccount/ca.crt")
+}
+fn default_k8s_interval() -> Duration {
+    Duration::from_secs(30)
+}
+
+impl Default for KubernetesConfig {
+    fn default() -> Self {
+        KubernetesConfig {
+            enabled: false,
+            node_name: None,
+            api_server: None,
+            token_file: default_k8s_token(),
+            ca_file: default_k8s_ca(),
+            interval: default_k8s_interval(),
+            timeout: default_timeout(),
+            allowed_secrets: Vec::new(),
+        }
+    }
 }
 
 /// `autoconfig:` settings.
@@ -433,10 +563,11 @@ pub struct HostMetricsConfig {
     /// Which groups to collect (all by default).
     #[serde(default = "all_collectors")]
     pub collectors: Vec<HostCollector>,
-    /// Where procfs is mounted (e.g. `/host/proc` in a container).
+    /// Where procfs is mounted; default `<host.root>/proc`.
     #[serde(default = "default_proc")]
     pub proc_path: PathBuf,
-    /// Prefix for mount points when measuring filesystems (e.g. `/host` in a container).
+    /// Prefix for mount points when measuring filesystems; default `host.root`. Other than
+    /// `/`, the mount table is the host's (`<proc_path>/1/mountinfo`), not the agent's.
     #[serde(default = "default_root")]
     pub root_path: PathBuf,
     /// CPU settings.
@@ -537,10 +668,10 @@ pub struct ProcessMetricsConfig {
     /// Longest command line kept (bytes).
     #[serde(default = "default_cmdline_max")]
     pub command_line_max: usize,
-    /// Where procfs is mounted (e.g. `/host/proc` in a container).
+    /// Where procfs is mounted; default `<host.root>/proc`.
     #[serde(default = "default_proc")]
     pub proc_path: PathBuf,
-    /// Where the host's /etc is (for user names), e.g. `/host/etc` in a container.
+    /// Where the host's /etc is (for user names); default `<host.root>/etc`.
     #[serde(default = "default_etc")]
     pub etc_path: PathBuf,
     /// Extra service attribution rules: service name → executable name globs. They are tried

@@ -219,3 +219,76 @@ sinks:
     let e = load_text(&bad).unwrap_err().to_string();
     assert!(e.contains("sometimes"), "{e}");
 }
+
+#[test]
+fn host_root_sets_the_paths_a_source_does_not_write() {
+    use std::path::PathBuf;
+    let text = "host: {root: /host}\nsources:\n  h: {type: host_metrics}\n  h2: {type: host_metrics, proc_path: /elsewhere/proc}\n  p: {type: process_metrics}\n  p2: {type: process_metrics, etc_path: /etc}\nsinks:\n  o: {type: file, path: /dev/null, inputs: [h, h2, p, p2]}\n";
+    let c = load_text(text).unwrap();
+    assert_eq!(c.settings.host.proc(), PathBuf::from("/host/proc"));
+    assert_eq!(c.settings.host.sys(), PathBuf::from("/host/sys"));
+    assert!(c.settings.host.is_remapped());
+    let host = |i: usize| match &c.sources[i].kind {
+        SourceKind::HostMetrics(h) => (h.proc_path.clone(), h.root_path.clone()),
+        k => panic!("{k:?}"),
+    };
+    let procs = |i: usize| match &c.sources[i].kind {
+        SourceKind::ProcessMetrics(p) => (p.proc_path.clone(), p.etc_path.clone()),
+        k => panic!("{k:?}"),
+    };
+    assert_eq!(host(0), ("/host/proc".into(), "/host".into()));
+    // a path written wins
+    assert_eq!(host(1), ("/elsewhere/proc".into(), "/host".into()));
+    assert_eq!(procs(2), ("/host/proc".into(), "/host/etc".into()));
+    assert_eq!(procs(3), ("/host/proc".into(), "/etc".into()));
+    // the assembled configuration round-trips (auto-configuration re-validates its YAML)
+    let again = load_text(&to_yaml(&c)).unwrap();
+    assert_eq!(again.sources, c.sources);
+    // without `host:`, the usual paths
+    let c = load_text("sources:\n  h: {type: host_metrics}\nsinks:\n  o: {type: file, path: /dev/null, inputs: [h]}\n").unwrap();
+    assert!(!c.settings.host.is_remapped());
+    match &c.sources[0].kind {
+        SourceKind::HostMetrics(h) => {
+            assert_eq!(h.proc_path, PathBuf::from("/proc"));
+            assert_eq!(h.root_path, PathBuf::from("/"));
+        }
+        k => panic!("{k:?}"),
+    }
+    let e = load_text("host: {root: host}\n").unwrap_err().to_string();
+    assert!(e.contains("not an absolute path"), "{e}");
+}
+
+#[test]
+fn kubernetes_settings() {
+    let c = load_text("kubernetes: {enabled: true, node_name: n1, api_server: 'https://127.0.0.1:6443', allowed_secrets: [redis-pw]}\n").unwrap();
+    let k = &c.settings.kubernetes;
+    assert!(k.enabled);
+    assert_eq!(k.node_name.as_deref(), Some("n1"));
+    assert_eq!(k.interval, Duration::from_secs(30));
+    assert_eq!(
+        k.token_file,
+        std::path::PathBuf::from("/var/run/secrets/kubernetes.io/serviceaccount/token")
+    );
+    assert_eq!(k.allowed_secrets, ["redis-pw"]);
+    assert!(
+        !load_text("log: {level: info}\n")
+            .unwrap()
+            .settings
+            .kubernetes
+            .enabled
+    );
+    let e = load_text("kubernetes: {enabled: true, interval: 100ms}\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("too short"), "{e}");
+    let e = load_text("kubernetes: {enabld: true}\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("enabld"), "{e}");
+    let e = load_text(
+        "policy: {local_only: true}\nserver: {enabled: false}\nkubernetes: {enabled: true}\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("kubernetes.enabled"), "{e}");
+}

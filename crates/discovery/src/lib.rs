@@ -4,6 +4,7 @@
 
 pub mod configs;
 pub mod correlate;
+pub mod kubernetes;
 pub mod model;
 pub mod render;
 pub mod scan;

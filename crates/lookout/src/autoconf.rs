@@ -32,7 +32,16 @@ impl Discovered {
 /// Scans the host and renders what it found. Err only for a template that renders invalid
 /// configuration (a bug, reported as such).
 pub fn discover() -> Result<Discovered, String> {
-    let services = correlate(&scan(&ScanOptions::default()), std::path::Path::new("/"));
+    discover_at(&lookout_config::HostConfig::default())
+}
+
+/// [`discover`] of the host seen at `host.root` (`/host` in a container).
+pub fn discover_at(host: &lookout_config::HostConfig) -> Result<Discovered, String> {
+    let options = ScanOptions {
+        root: host.root.clone(),
+        ..ScanOptions::default()
+    };
+    let services = correlate(&scan(&options), &host.root);
     let rendered = render(&services);
     let skipped = rendered
         .iter()
@@ -80,13 +89,28 @@ pub struct ProcessWatch {
     /// pid -> whether it is a service binary.
     known: std::collections::HashMap<u32, bool>,
     primed: bool,
+    /// The procfs read (`/proc` when empty).
+    proc: PathBuf,
 }
 
 impl ProcessWatch {
+    /// A watch of the processes in `proc` (`<host.root>/proc`).
+    pub fn at(proc: PathBuf) -> Self {
+        ProcessWatch {
+            proc,
+            ..Self::default()
+        }
+    }
+
     /// Updates the view; true when a service process appeared or went away since the last call
     /// (never on the first call).
     pub fn changed(&mut self) -> bool {
-        let Ok(rd) = std::fs::read_dir("/proc") else {
+        let proc = if self.proc.as_os_str().is_empty() {
+            Path::new("/proc")
+        } else {
+            self.proc.as_path()
+        };
+        let Ok(rd) = std::fs::read_dir(proc) else {
             return false;
         };
         let mut seen = std::collections::HashSet::with_capacity(self.known.len() + 16);
@@ -97,7 +121,8 @@ impl ProcessWatch {
             };
             seen.insert(pid);
             if let std::collections::hash_map::Entry::Vacant(v) = self.known.entry(pid) {
-                let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+                let comm = std::fs::read_to_string(proc.join(pid.to_string()).join("comm"))
+                    .unwrap_or_default();
                 let service = lookout_discovery::correlate::is_service_binary(&comm);
                 v.insert(service);
                 changed |= service;

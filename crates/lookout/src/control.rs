@@ -235,13 +235,18 @@ fn now_unix() -> u64 {
 /// The latest discovery: the agent's own when auto-configuration runs, else a scan made for
 /// this request (kept 10 s, so a screen refreshing does not rescan the host each time).
 async fn discovered(state: &AgentState) -> Result<(u64, crate::autoconf::Discovered), String> {
-    let autoconfig = running(state).is_some_and(|c| c.settings.autoconfig.enabled);
+    let cfg = running(state);
+    // the agent's own discovery when it runs one (host services, annotated pods)
+    let own = cfg
+        .as_ref()
+        .is_some_and(|c| c.settings.autoconfig.enabled || c.settings.kubernetes.enabled);
     if let Some((at, d)) = state.discovered.read().ok().and_then(|d| d.clone()) {
-        if autoconfig || now_unix().saturating_sub(at) < 10 {
+        if own || now_unix().saturating_sub(at) < 10 {
             return Ok((at, d));
         }
     }
-    let d = tokio::task::spawn_blocking(crate::autoconf::discover)
+    let host = cfg.map(|c| c.settings.host).unwrap_or_default();
+    let d = tokio::task::spawn_blocking(move || crate::autoconf::discover_at(&host))
         .await
         .map_err(|e| format!("discovery failed: {e}"))??;
     let at = now_unix();

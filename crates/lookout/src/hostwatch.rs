@@ -38,8 +38,9 @@ fn now_unix() -> f64 {
 }
 
 impl HostWatch {
-    /// Takes one sample (rates against the previous one; the first has none).
-    pub fn sample(&self, fs: &ProcFs) {
+    /// Takes one sample (rates against the previous one; the first has none) of the host whose
+    /// procfs is `fs` and whose `/` is seen at `root` (the `host.root` setting).
+    pub fn sample_at(&self, fs: &ProcFs, root: &std::path::Path) {
         let mut buf = Vec::with_capacity(8192);
         let mut c = Counters {
             at: Some(Instant::now()),
@@ -78,7 +79,7 @@ impl HostWatch {
                 c.net_tx += n.tx_bytes;
             }
         }
-        if let Ok(f) = lookout_proc::statvfs("/") {
+        if let Ok(f) = lookout_proc::statvfs(root) {
             let total = f.used_bytes() + f.avail_bytes();
             if total > 0 {
                 s.root_used_percent = f.used_bytes() as f64 * 100.0 / total as f64;
@@ -121,14 +122,14 @@ impl HostWatch {
     }
 }
 
-/// Samples until the task is dropped.
-pub async fn run(watch: std::sync::Arc<HostWatch>) {
-    let fs = ProcFs::new();
+/// Samples the host seen at `host` (`host.root`) until the task is dropped.
+pub async fn run(watch: std::sync::Arc<HostWatch>, host: lookout_config::HostConfig) {
+    let fs = ProcFs::with_root(host.proc());
     let mut tick = tokio::time::interval(INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        watch.sample(&fs);
+        watch.sample_at(&fs, &host.root);
     }
 }
 
@@ -141,7 +142,7 @@ mod tests {
     fn samples_this_host_with_rates_from_the_second_on() {
         let w = HostWatch::default();
         let fs = ProcFs::new();
-        w.sample(&fs);
+        w.sample_at(&fs, std::path::Path::new("/"));
         assert!(
             w.history().samples.is_empty(),
             "the first reading has no rates"
@@ -153,7 +154,7 @@ mod tests {
             x = x.wrapping_add(std::hint::black_box(1));
         }
         assert!(x > 0);
-        w.sample(&fs);
+        w.sample_at(&fs, std::path::Path::new("/"));
         let h = w.history();
         assert_eq!(h.samples.len(), 1);
         let s = &h.samples[0];
@@ -171,7 +172,7 @@ mod tests {
             "{s:?}"
         );
         for _ in 0..KEEP + 5 {
-            w.sample(&fs);
+            w.sample_at(&fs, std::path::Path::new("/"));
         }
         assert_eq!(w.history().samples.len(), KEEP);
     }

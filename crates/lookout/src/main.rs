@@ -10,6 +10,7 @@ mod datadir;
 mod factory;
 mod history;
 mod hostwatch;
+mod kubernetes;
 mod logging;
 mod preflight;
 mod remote;

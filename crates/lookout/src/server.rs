@@ -53,6 +53,8 @@ pub struct AgentState {
     pub commands: std::sync::OnceLock<tokio::sync::mpsc::Sender<Command>>,
     /// The remote configuration poller's state (`null` when there is no `remote:`).
     pub remote: RwLock<serde_json::Value>,
+    /// Discovery through Kubernetes pod annotations (`null` when `kubernetes:` is off).
+    pub kubernetes: RwLock<serde_json::Value>,
 }
 
 /// What the control API asks of the agent's main loop (which owns the running pipeline); the
@@ -103,6 +105,7 @@ impl AgentState {
             data_dir,
             autoconfig: RwLock::new(serde_json::Value::Null),
             remote: RwLock::new(serde_json::Value::Null),
+            kubernetes: RwLock::new(serde_json::Value::Null),
             host: Arc::new(crate::hostwatch::HostWatch::default()),
             config_file: None,
             config_set: Vec::new(),
@@ -174,6 +177,7 @@ impl AgentState {
             "pages": self.routes.paths(),
             "autoconfig": self.autoconfig.read().map(|a| a.clone()).unwrap_or_default(),
             "remote": self.remote.read().map(|a| a.clone()).unwrap_or_default(),
+            "kubernetes": self.kubernetes.read().map(|a| a.clone()).unwrap_or_default(),
             "log_level": self.log_level.lock().ok().and_then(|l| l.0.clone()),
             "components": components,
             "stores": lookout_store::open_stores().iter().map(|s| {
@@ -252,6 +256,12 @@ fn handle(state: &AgentState, req: &Request<Incoming>) -> Response<Full<Bytes>> 
                 state.started.elapsed().as_secs_f64(),
                 state.reloads_ok.load(Relaxed),
                 state.reloads_failed.load(Relaxed),
+            ) + &crate::kubernetes::metrics(
+                &state
+                    .kubernetes
+                    .read()
+                    .map(|k| k.clone())
+                    .unwrap_or_default(),
             ),
         ),
         path => match state.routes.render(path) {

@@ -17,7 +17,10 @@ fn source(collectors: Vec<HostCollector>) -> HostMetricsSource {
         collectors,
         ..Default::default()
     };
-    let resource = Arc::new(detect_host_resource(&ResourceConfig::default()));
+    let resource = Arc::new(detect_host_resource(
+        &ResourceConfig::default(),
+        std::path::Path::new("/"),
+    ));
     HostMetricsSource::new(cfg, resource).expect("this machine's /proc is readable")
 }
 

@@ -3,8 +3,8 @@
 //!
 //! **What it reads.** Every `interval` (the first time at once) [`HostMetricsSource`] reads, under
 //! `proc_path`: `stat` (cpu, processes), `loadavg` (load), `meminfo` (memory, paging), `vmstat`
-//! (paging), `diskstats` (disk), `self/mountinfo` then `statvfs(2)` of each mount point under
-//! `root_path` (filesystem), `net/dev`, `net/tcp[6]` and `net/udp[6]` (network), every
+//! (paging), `diskstats` (disk), `self/mountinfo` (`1/mountinfo`, the host's, when `root_path`
+//! is not `/`) then `statvfs(2)` of each mount point under `root_path` (filesystem), `net/dev`, `net/tcp[6]` and `net/udp[6]` (network), every
 //! `<pid>/stat` (processes) and `uptime`. Each enabled collector adds its metrics to one
 //! [`MetricsBuilder`](lookout_model::MetricsBuilder) for the host resource, and the whole tick is
 //! sent as one batch. Files are read synchronously into one reused buffer; CPU times are kept

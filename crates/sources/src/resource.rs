@@ -21,15 +21,17 @@ use std::path::Path;
 /// `host.arch`, `os.type`, `os.description` (when known), then every attribute of `cfg`, which
 /// replaces a detected attribute of the same key.
 ///
-/// `host.name` is `cfg.hostname` if set, else `/proc/sys/kernel/hostname`, else the `HOSTNAME`
-/// environment variable, else `localhost`. `host.id` is `/etc/machine-id` (or
-/// `/var/lib/dbus/machine-id`). `os.description` is `PRETTY_NAME` from `/etc/os-release` (or
-/// `/usr/lib/os-release`) followed by the kernel release, e.g.
-/// `Debian GNU/Linux 12 (bookworm) (Linux 6.1.0)`.
-pub fn detect_host_resource(cfg: &ResourceConfig) -> Vec<KeyValue> {
+/// Every file is read under `root` (the `host.root` setting: `/`, or `/host` in a container).
+/// `host.name` is `cfg.hostname` if set, else (with a root other than `/`) the host's
+/// `/etc/hostname` (a container's own `/proc/sys/kernel/hostname` is its own UTS name, not the
+/// host's), else `/proc/sys/kernel/hostname`, else the `HOSTNAME` environment variable, else
+/// `localhost`. `host.id` is `/etc/machine-id` (or `/var/lib/dbus/machine-id`).
+/// `os.description` is `PRETTY_NAME` from `/etc/os-release` (or `/usr/lib/os-release`) followed
+/// by the kernel release, e.g. `Debian GNU/Linux 12 (bookworm) (Linux 6.1.0)`.
+pub fn detect_host_resource(cfg: &ResourceConfig, root: &Path) -> Vec<KeyValue> {
     detect_at(
         cfg,
-        Path::new("/"),
+        root,
         std::env::var("HOSTNAME").ok(),
         std::env::consts::ARCH,
     )
@@ -45,6 +47,13 @@ fn detect_at(
     let mut attrs = Vec::with_capacity(5 + cfg.attributes.len());
 
     let host_name = non_empty(cfg.hostname.clone())
+        .or_else(|| {
+            if root == Path::new("/") {
+                None
+            } else {
+                read_trimmed(&root.join("etc/hostname"))
+            }
+        })
         .or_else(|| read_trimmed(&root.join("proc/sys/kernel/hostname")))
         .or_else(|| non_empty(env_hostname))
         .unwrap_or_else(|| "localhost".to_string());
@@ -215,6 +224,32 @@ mod tests {
     }
 
     #[test]
+    fn under_another_root_the_host_name_is_the_hosts_etc_hostname() {
+        // a fake host root made of this machine's real files
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for f in ["etc/os-release", "proc/sys/kernel/osrelease"] {
+            let text = fs::read_to_string(Path::new("/").join(f)).unwrap();
+            write(root, f, &text);
+        }
+        // what a container reads there is its own UTS name
+        write(root, "proc/sys/kernel/hostname", "lookout-pod-x7\n");
+        write(root, "etc/hostname", "node-3.example\n");
+        let attrs = detect_at(&ResourceConfig::default(), root, None, "x86_64");
+        assert_eq!(attr::get_str(&attrs, HOST_NAME), Some("node-3.example"));
+        let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+        let desc = attr::get_str(&attrs, OS_DESCRIPTION).unwrap();
+        assert!(
+            desc.ends_with(&format!("(Linux {})", kernel.trim())),
+            "{desc}"
+        );
+        // without /etc/hostname, the kernel's
+        fs::remove_file(root.join("etc/hostname")).unwrap();
+        let attrs = detect_at(&ResourceConfig::default(), root, None, "x86_64");
+        assert_eq!(attr::get_str(&attrs, HOST_NAME), Some("lookout-pod-x7"));
+    }
+
+    #[test]
     fn config_overrides_and_adds_but_never_service_or_container() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
@@ -306,7 +341,7 @@ mod tests {
 
     #[test]
     fn real_host() {
-        let attrs = detect_host_resource(&ResourceConfig::default());
+        let attrs = detect_host_resource(&ResourceConfig::default(), Path::new("/"));
         let name = attr::get_str(&attrs, HOST_NAME).unwrap();
         assert!(!name.is_empty());
         assert_eq!(attr::get_str(&attrs, OS_TYPE), Some("linux"));

@@ -39,6 +39,9 @@ impl FakeHost {
         let proc = dir.path().join("proc");
         let root = dir.path().join("root");
         copy_dir(&fixture_proc(), &proc);
+        // the root is not `/`: the host's mounts are read from its init's mount table
+        fs::create_dir_all(proc.join("1")).unwrap();
+        fs::copy(proc.join("self/mountinfo"), proc.join("1/mountinfo")).unwrap();
         fs::create_dir(&root).unwrap();
         FakeHost {
             _dir: dir,

@@ -1,19 +1,60 @@
 //! `lookout discover`: scans the host and prints the services found, with their confidence
 //! and the reasons for it (see `lookout_discovery::correlate` for the weights).
 
-use super::out;
+use super::{load_config, out, Global};
 use lookout_discovery::correlate::{correlate, THRESHOLD};
 use lookout_discovery::scan::{scan, ScanOptions};
 use std::process::ExitCode;
 
+/// The node's annotated pods, listed once (`kubernetes:` enabled): the instances, and what was
+/// skipped or failed.
+fn pods(
+    cfg: &lookout_config::KubernetesConfig,
+) -> (serde_json::Value, Vec<lookout_discovery::Service>) {
+    let listed = crate::kubernetes::Lister::new(cfg).and_then(|l| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        let list = rt.block_on(l.list())?;
+        Ok((l.node().to_string(), list))
+    });
+    match listed {
+        Ok((node, list)) => {
+            let f = crate::kubernetes::found(&list, &node, &cfg.allowed_secrets);
+            (
+                serde_json::json!({"node": node, "pods": f.pods, "not_running": f.not_running,
+                                   "skipped": f.skipped, "sources": f.discovered.ids()}),
+                f.discovered.services,
+            )
+        }
+        Err(e) => (serde_json::json!({"error": e}), Vec::new()),
+    }
+}
+
 /// Runs the command.
-pub fn main(json: bool) -> anyhow::Result<ExitCode> {
+pub fn main(g: &Global, json: bool) -> anyhow::Result<ExitCode> {
+    let config = match load_config(g, None) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let root = config.settings.host.root.clone();
     let started = std::time::Instant::now();
     let cpu = super::cpu_time();
-    let host = scan(&ScanOptions::default());
-    let services = correlate(&host, std::path::Path::new("/"));
+    let host = scan(&ScanOptions {
+        root: root.clone(),
+        ..ScanOptions::default()
+    });
+    let mut services = correlate(&host, &root);
     let took = started.elapsed();
     let cpu = super::cpu_time().saturating_sub(cpu);
+    let kubernetes = if config.settings.kubernetes.enabled {
+        let (k, found) = pods(&config.settings.kubernetes);
+        services.extend(found);
+        k
+    } else {
+        serde_json::Value::Null
+    };
     if json {
         out(&serde_json::json!({
             "threshold": THRESHOLD,
@@ -27,6 +68,7 @@ pub fn main(json: bool) -> anyhow::Result<ExitCode> {
                 v
             }).collect::<Vec<_>>(),
             "limits": host.limits,
+            "kubernetes": kubernetes,
         })
         .to_string())?;
         return Ok(ExitCode::SUCCESS);
@@ -77,6 +119,12 @@ pub fn main(json: bool) -> anyhow::Result<ExitCode> {
     }
     for l in &host.limits {
         out(&format!("note: {l}"))?;
+    }
+    if let Some(e) = kubernetes["error"].as_str() {
+        out(&format!("kubernetes: {e}"))?;
+    }
+    for s in kubernetes["skipped"].as_array().into_iter().flatten() {
+        out(&format!("kubernetes: skipped {}", s.as_str().unwrap_or("")))?;
     }
     out(&format!(
         "{} service(s), {} configured (threshold {THRESHOLD}); scan {:.1} ms ({:.1} ms CPU)",

@@ -92,7 +92,8 @@ pub enum Command {
         bundle: Option<PathBuf>,
     },
     /// Find the services running on this host (processes, listening sockets, configs,
-    /// packages), with a confidence and the reasons for it.
+    /// packages), with a confidence and the reasons for it; with `kubernetes:` enabled in the
+    /// configuration, also this node's pods annotated for collection.
     Discover {
         /// Machine-readable output.
         #[arg(long)]
@@ -384,7 +385,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
             bundle: Some(f), ..
         } => bundle::main(&g, &f),
         Command::Diagnose { json, bundle: None } => diagnose::main(&g, json),
-        Command::Discover { json } => discover::main(json),
+        Command::Discover { json } => discover::main(&g, json),
         Command::Preview { json } => preview::main(&g, json),
         Command::Query(o) => query::main(&g, o),
         Command::Autoconfig { action } => autoconfig_cmd::main(&g, action),

@@ -47,6 +47,7 @@ fn build(
 ) -> Result<Topology, lookout_pipeline::BuildError> {
     let resource = Arc::new(lookout_sources::resource::detect_host_resource(
         &config.settings.resource,
+        &config.settings.host.root,
     ));
     let cx = BuildContext {
         routes: Routes::new(),
@@ -83,7 +84,10 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
     let state = Arc::new(st);
     let (cmd_tx, mut cmd_rx) = tokio::sync::mpsc::channel::<Command>(8);
     let _ = state.commands.set(cmd_tx);
-    let host_task = tokio::spawn(crate::hostwatch::run(state.host.clone()));
+    let host_task = tokio::spawn(crate::hostwatch::run(
+        state.host.clone(),
+        config.settings.host.clone(),
+    ));
 
     let listen = config.settings.server.listen;
     let server_task = if config.settings.server.enabled {
@@ -194,10 +198,35 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
     // between scans, a started or exited server process triggers one at once
     let mut watch_tick = tokio::time::interval(std::time::Duration::from_secs(1));
     watch_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut watch = crate::autoconf::ProcessWatch::default();
-    let mut discovered = crate::autoconf::Discovered::default();
-    let mut auto_ids: Vec<String> = Vec::new();
-    let mut auto_settings = std::collections::BTreeMap::new();
+    let host = base.settings.host.clone();
+    let mut watch = crate::autoconf::ProcessWatch::at(host.proc());
+    // discovered sources: the host's services (autoconfig) and the node's annotated pods
+    // (kubernetes), merged into the configuration by one path
+    let mut auto = Auto::default();
+    let kube = if base.settings.kubernetes.enabled {
+        match crate::kubernetes::Lister::new(&base.settings.kubernetes) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                tracing::error!("kubernetes: {e}; annotated pods are not collected");
+                let mut st = crate::kubernetes::Status::default();
+                st.failed(e);
+                st.publish(&state);
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let mut kube_status = crate::kubernetes::Status {
+        node: kube
+            .as_ref()
+            .map(|k| k.node().to_string())
+            .unwrap_or_default(),
+        state: "starting".into(),
+        ..Default::default()
+    };
+    let mut kube_at = tokio::time::Instant::now();
+    let merging = autoconfig.enabled || kube.is_some();
     loop {
         tokio::select! {
             _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); crate::sdnotify::notify("STOPPING=1"); break; }
@@ -219,7 +248,7 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
                     }
                 };
                 let new = with_remote(new, remote_text.as_deref(), &g);
-                let merged = reload_compose(&new, autoconfig.enabled, &discovered, &data_dir, "SIGHUP");
+                let merged = reload_compose(&new, merging, &auto.all(), &data_dir, "SIGHUP");
                 match apply(merged, "SIGHUP", true, &current, topology, &registry, &routes, &data_dir, &state).await {
                     (t, Ok(applied)) => {
                         topology = t;
@@ -280,8 +309,8 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
                     Ok(r) => r,
                     Err(e) => { let _ = reply.send(Err(e)); continue; }
                 };
-                let merged = match compose(&new_base, autoconfig.enabled, &discovered, &overrides, &rt) {
-                    Ok((m, ids)) => { if autoconfig.enabled { auto_ids = ids; auto_settings = overrides.services.clone(); } m }
+                let merged = match compose(&new_base, merging, &auto.all(), &overrides, &rt) {
+                    Ok((m, ids)) => { if merging { auto.ids = ids; auto.settings = overrides.services.clone(); } m }
                     Err(e) => { let _ = reply.send(Err(e)); continue; }
                 };
                 match apply(merged, why, why != "control: operator's sources", &current, topology, &registry, &routes, &data_dir, &state).await {
@@ -320,66 +349,45 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
                             auto_tick.reset_immediately();
                         }
                     }
-                    Err(_) => watch = crate::autoconf::ProcessWatch::default(),
+                    Err(_) => watch = crate::autoconf::ProcessWatch::at(host.proc()),
                 }
             }
             _ = auto_tick.tick(), if autoconfig.enabled => {
-                let d = match tokio::task::spawn_blocking(crate::autoconf::discover).await {
+                let at = host.clone();
+                let d = match tokio::task::spawn_blocking(move || crate::autoconf::discover_at(&at)).await {
                     Ok(Ok(d)) => d,
                     Ok(Err(e)) => { tracing::error!("autoconfig: {e}"); continue; }
                     Err(e) => { tracing::error!("autoconfig: discovery failed: {e}"); continue; }
                 };
-                if let Ok(mut w) = state.discovered.write() {
-                    *w = Some((now_unix(), d.clone()));
+                auto.host = d;
+                let (t, changes) = rediscovered("autoconfig", "host", &mut auto, &base, &mut current, topology, &registry, &routes, &data_dir, &state).await;
+                topology = t;
+                if let Some(changes) = changes {
+                    state.autoconfig_scanned(&auto.ids, changes);
                 }
-                let overrides = match crate::autoconf::Overrides::load(&data_dir) {
-                    Ok(o) => o,
-                    Err(e) => { tracing::warn!("autoconfig: {e}; ignoring the overrides"); Default::default() }
-                };
-                let ids: Vec<String> = d.ids().into_iter().filter(|id| !overrides.is_disabled(id)).collect();
-                if ids == auto_ids && overrides.services == auto_settings {
-                    state.autoconfig_scanned(&auto_ids, Vec::new());
-                    discovered = d;
-                    continue;
-                }
-                let mut changes = Vec::new();
-                for s in &d.services {
-                    if s.configured() {
-                        let id = lookout_discovery::render::source_id(&s.instance);
-                        if !auto_ids.contains(&id) && ids.contains(&id) {
-                            tracing::info!(service = %s.instance, confidence = s.confidence, "autoconfig: {} found ({}); adding source {id}", s.instance, s.reasons.join("; "));
-                            changes.push(format!("{} found (confidence {}): source {id} added", s.instance, s.confidence));
+            }
+            _ = tokio::time::sleep_until(kube_at), if kube.is_some() => {
+                let Some(lister) = kube.as_ref() else { continue };
+                kube_at = tokio::time::Instant::now() + lister.next_wait();
+                match lister.list().await {
+                    Ok(list) => {
+                        let node = lister.node().to_string();
+                        let allowed = base.settings.kubernetes.allowed_secrets.clone();
+                        let found = match tokio::task::spawn_blocking(move || crate::kubernetes::found(&list, &node, &allowed)).await {
+                            Ok(f) => f,
+                            Err(e) => { tracing::error!("kubernetes: {e}"); continue; }
+                        };
+                        kube_status.listed(&found);
+                        auto.pods = found.discovered;
+                        let (t, changes) = rediscovered("kubernetes", "node", &mut auto, &base, &mut current, topology, &registry, &routes, &data_dir, &state).await;
+                        topology = t;
+                        if let Some(changes) = changes {
+                            kube_status.changed(changes);
                         }
                     }
+                    Err(e) => kube_status.failed(e),
                 }
-                for id in auto_ids.iter().filter(|id| !ids.contains(id)) {
-                    if overrides.is_disabled(id) {
-                        tracing::info!("autoconfig: source {id} disabled by the operator; removing it");
-                        changes.push(format!("source {id} disabled by the operator: removed"));
-                    } else {
-                        tracing::info!("autoconfig: source {id} is gone from the host; removing it");
-                        changes.push(format!("source {id} gone from the host: removed"));
-                    }
-                }
-                if ids == auto_ids {
-                    tracing::info!("autoconfig: the operator's service settings changed; applying them");
-                }
-                let rt = crate::runtime_sources::RuntimeSources::load(&data_dir).unwrap_or_default();
-                let merged = match compose(&base, true, &d, &overrides, &rt) {
-                    Ok((m, _)) => m,
-                    Err(e) => { tracing::error!("autoconfig: {e}; keeping the running configuration"); discovered = d; continue; }
-                };
-                match apply(merged, "autoconfig", false, &current, topology, &registry, &routes, &data_dir, &state).await {
-                    (t, Ok(applied)) => {
-                        topology = t;
-                        current = applied;
-                        auto_ids = ids;
-                        auto_settings = overrides.services;
-                        state.autoconfig_scanned(&auto_ids, changes);
-                    }
-                    (t, Err(_)) => { topology = t; }
-                }
-                discovered = d;
+                kube_status.publish(&state);
             }
         }
     }
@@ -402,6 +410,116 @@ async fn agent(g: Global, config: Config) -> anyhow::Result<ExitCode> {
     let _ = std::fs::remove_file(datadir::info_path(&data_dir));
     tracing::info!("lookout stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// What discovery adds to the configuration as written: the host's services (auto-configuration)
+/// and the node's annotated pods (Kubernetes), with what runs of them.
+#[derive(Default)]
+struct Auto {
+    /// The last scan of the host.
+    host: crate::autoconf::Discovered,
+    /// The last listing of the node's pods.
+    pods: crate::autoconf::Discovered,
+    /// The discovered source ids running.
+    ids: Vec<String>,
+    /// The operator's per-service settings they run with.
+    settings: std::collections::BTreeMap<String, crate::autoconf::ServiceOverride>,
+}
+
+impl Auto {
+    /// Both together.
+    fn all(&self) -> crate::autoconf::Discovered {
+        let mut d = self.host.clone();
+        d.services.extend(self.pods.services.iter().cloned());
+        d.sources.extend(self.pods.sources.iter().cloned());
+        d.skipped.extend(self.pods.skipped.iter().cloned());
+        d
+    }
+}
+
+/// Applies what discovery finds now (`auto.all()`, one part of it just refreshed by `why`:
+/// `autoconfig` or `kubernetes`, whose instances live on the `place`): when the discovered
+/// source ids or the operator's per-service settings changed, recomposes the configuration and
+/// swaps. Returns the topology running afterwards and the changes made (`None` when nothing
+/// could be applied).
+#[allow(clippy::too_many_arguments)]
+async fn rediscovered(
+    why: &str,
+    place: &str,
+    auto: &mut Auto,
+    base: &Config,
+    current: &mut Config,
+    topology: Topology,
+    registry: &Registry,
+    routes: &Routes,
+    data_dir: &std::path::Path,
+    state: &AgentState,
+) -> (Topology, Option<Vec<String>>) {
+    let d = auto.all();
+    if let Ok(mut w) = state.discovered.write() {
+        *w = Some((now_unix(), d.clone()));
+    }
+    let overrides = match crate::autoconf::Overrides::load(data_dir) {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::warn!("{why}: {e}; ignoring the overrides");
+            Default::default()
+        }
+    };
+    let ids: Vec<String> = d
+        .ids()
+        .into_iter()
+        .filter(|id| !overrides.is_disabled(id))
+        .collect();
+    if ids == auto.ids && overrides.services == auto.settings {
+        return (topology, Some(Vec::new()));
+    }
+    let mut changes = Vec::new();
+    for s in &d.services {
+        if s.configured() {
+            let id = lookout_discovery::render::source_id(&s.instance);
+            if !auto.ids.contains(&id) && ids.contains(&id) {
+                tracing::info!(service = %s.instance, confidence = s.confidence, "{why}: {} found ({}); adding source {id}", s.instance, s.reasons.join("; "));
+                changes.push(format!(
+                    "{} found (confidence {}): source {id} added",
+                    s.instance, s.confidence
+                ));
+            }
+        }
+    }
+    for id in auto.ids.iter().filter(|id| !ids.contains(id)) {
+        if overrides.is_disabled(id) {
+            tracing::info!("{why}: source {id} disabled by the operator; removing it");
+            changes.push(format!("source {id} disabled by the operator: removed"));
+        } else {
+            tracing::info!("{why}: source {id} is gone from the {place}; removing it");
+            changes.push(format!("source {id} gone from the {place}: removed"));
+        }
+    }
+    if ids == auto.ids {
+        tracing::info!("{why}: the operator's service settings changed; applying them");
+    }
+    let rt = crate::runtime_sources::RuntimeSources::load(data_dir).unwrap_or_default();
+    let merged = match compose(base, true, &d, &overrides, &rt) {
+        Ok((m, _)) => m,
+        Err(e) => {
+            tracing::error!("{why}: {e}; keeping the running configuration");
+            return (topology, None);
+        }
+    };
+    match apply(
+        merged, why, false, current, topology, registry, routes, data_dir, state,
+    )
+    .await
+    {
+        (t, Ok(applied)) => {
+            *current = applied;
+            auto.ids = ids;
+            auto.settings = overrides.services;
+            (t, Some(changes))
+        }
+        (t, Err(_)) => (t, None),
+    }
 }
 
 /// Replaces the running topology with one built from `new` (validated already): with

@@ -152,5 +152,27 @@ pub fn main(g: &Global, json: bool) -> anyhow::Result<ExitCode> {
             out(&format!("  {}", c["change"].as_str().unwrap_or("")))?;
         }
     }
+    let k = &v["kubernetes"];
+    if !k.is_null() {
+        out(&format!(
+            "kubernetes: node {} ({}): {} pod(s), {} collected, {} not running, {} skipped{}",
+            k["node"].as_str().unwrap_or("?"),
+            k["state"].as_str().unwrap_or("?"),
+            k["pods"].as_u64().unwrap_or(0),
+            k["collected"].as_u64().unwrap_or(0),
+            k["not_running"].as_u64().unwrap_or(0),
+            k["skipped"].as_array().map_or(0, Vec::len),
+            k["last_error"]
+                .as_str()
+                .map(|e| format!("; last error: {e}"))
+                .unwrap_or_default()
+        ))?;
+        for s in k["sources"].as_array().into_iter().flatten() {
+            out(&format!("  source {}", s.as_str().unwrap_or("")))?;
+        }
+        for s in k["skipped"].as_array().into_iter().flatten() {
+            out(&format!("  skipped {}", s.as_str().unwrap_or("")))?;
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

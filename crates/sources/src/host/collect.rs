@@ -475,10 +475,13 @@ impl Collector {
     }
 
     fn filesystem(&mut self, b: &mut MetricsBuilder, t: Times) -> Result<(), String> {
-        let mounts = self
-            .procfs
-            .read_mountinfo(&mut self.buf)
-            .map_err(|e| describe(&e))?;
+        // seen from elsewhere (a container), the host's mounts are its init's, not ours
+        let mounts = if self.cfg.root_path == Path::new("/") {
+            self.procfs.read_mountinfo(&mut self.buf)
+        } else {
+            self.procfs.read_pid_mountinfo(1, &mut self.buf)
+        }
+        .map_err(|e| describe(&e))?;
         let fs_cfg = &self.cfg.filesystem;
         let mut seen: HashSet<(&str, &Path)> = HashSet::new();
         let mut failed = HashSet::new();
@@ -496,10 +499,13 @@ impl Collector {
                 continue;
             }
             let path = self.host_path(&m.mount_point);
+            // seen through another root, statvfs's flag is that of our (read-only) view: the
+            // host's mount table alone says how the host mounted it
+            let remapped = self.cfg.root_path != Path::new("/");
             match statvfs(&path) {
                 Ok(stats) => measured.push(Measured {
                     device: &m.source,
-                    mode: if m.is_read_only() || stats.read_only {
+                    mode: if m.is_read_only() || (stats.read_only && !remapped) {
                         "ro"
                     } else {
                         "rw"

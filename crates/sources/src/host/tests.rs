@@ -471,9 +471,14 @@ fn filesystems_under_root_path() {
     for dir in ["proc", "sys", "dev/shm", "dev/pts", "data"] {
         std::fs::create_dir_all(host.root.join(dir)).unwrap();
     }
-    let mut mountinfo = std::fs::read_to_string(host.proc.join("self/mountinfo")).unwrap();
+    // (root_path is not `/`: the mounts are the host's, pid 1's, not the agent's own)
+    let mut mountinfo = std::fs::read_to_string(host.proc.join("1/mountinfo")).unwrap();
     mountinfo.push_str("50 27 254:16 / /data ro,relatime - xfs /dev/vdb ro,attr2\n");
-    std::fs::write(host.proc.join("self/mountinfo"), mountinfo).unwrap();
+    std::fs::write(host.proc.join("1/mountinfo"), mountinfo).unwrap();
+    let mut own = std::fs::read_to_string(host.proc.join("self/mountinfo")).unwrap();
+    own.push_str("51 27 254:32 / /container-only rw,relatime - ext4 /dev/vdc rw\n");
+    std::fs::write(host.proc.join("self/mountinfo"), own).unwrap();
+    std::fs::create_dir_all(host.root.join("container-only")).unwrap();
     let c = source_for(&host, |c| {
         only_fs(c);
         c.filesystem.include_pseudo = true;
