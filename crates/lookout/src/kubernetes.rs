@@ -87,11 +87,9 @@ impl Lister {
             .no_proxy()
             .user_agent(concat!("lookout/", env!("CARGO_PKG_VERSION")));
         if api_server.starts_with("https://") {
-            // the cluster's CA only: no public CA vouches for an API server
-            b = b.tls_built_in_root_certs(false);
-            for c in lookout_sinks::otlp_http::extra_roots(&ca)? {
-                b = b.add_root_certificate(c);
-            }
+            // the cluster's CA only (no public CA vouches for an API server), on lookout's TLS
+            // provider (the FIPS module in a FIPS build)
+            b = b.use_preconfigured_tls(lookout_sinks::tls::private_client_config(&ca)?);
         }
         let client = b
             .build()

@@ -113,10 +113,25 @@ pub fn client_config(tls: &ClientTlsConfig) -> Result<Option<rustls::ClientConfi
     {
         return Ok(None);
     }
+    build(tls, true).map(Some)
+}
+
+/// A rustls configuration trusting only `tls.ca_file`/`ca_dir` (no system roots: a private
+/// service such as a cluster's API server, which no public CA vouches for), on [`provider`].
+pub fn private_client_config(tls: &ClientTlsConfig) -> Result<rustls::ClientConfig, String> {
+    if tls.ca_file.is_none() && tls.ca_dir.is_none() {
+        return Err("a private TLS service needs tls.ca_file or tls.ca_dir".into());
+    }
+    build(tls, false)
+}
+
+fn build(tls: &ClientTlsConfig, system_roots: bool) -> Result<rustls::ClientConfig, String> {
     let mut roots = rustls::RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    for c in native.certs {
-        let _ = roots.add(c);
+    if system_roots {
+        let native = rustls_native_certs::load_native_certs();
+        for c in native.certs {
+            let _ = roots.add(c);
+        }
     }
     let mut files = Vec::new();
     if let Some(f) = &tls.ca_file {
@@ -186,7 +201,7 @@ pub fn client_config(tls: &ClientTlsConfig) -> Result<Option<rustls::ClientConfi
         _ => return Err("tls.cert_file and tls.key_file go together".into()),
     };
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(Some(config))
+    Ok(config)
 }
 
 #[cfg(test)]
@@ -221,6 +236,33 @@ mod tests {
             ..Default::default()
         };
         assert!(client_config(&pinned).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_private_service_trusts_its_ca_only() {
+        assert!(private_client_config(&ClientTlsConfig::default())
+            .unwrap_err()
+            .contains("tls.ca_file"));
+        let d = tempfile::tempdir().unwrap();
+        let empty = d.path().join("none.pem");
+        std::fs::write(&empty, "not a certificate\n").unwrap();
+        let bad = ClientTlsConfig {
+            ca_file: Some(empty),
+            ..Default::default()
+        };
+        assert!(private_client_config(&bad)
+            .unwrap_err()
+            .contains("holds no PEM certificate"));
+        // the machine's own roots make a valid file; none of the system's others is added
+        let system = std::path::Path::new("/etc/ssl/certs/ca-certificates.crt");
+        if system.exists() {
+            let c = private_client_config(&ClientTlsConfig {
+                ca_file: Some(system.into()),
+                ..Default::default()
+            })
+            .unwrap();
+            assert_eq!(c.fips(), cfg!(feature = "fips"));
+        }
     }
 
     #[test]
