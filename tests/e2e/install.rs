@@ -380,18 +380,28 @@ fn machine_is_clean() -> bool {
     true
 }
 
-#[test]
-fn install_sh_installs_stores_the_key_delivers_is_idempotent_upgrades_and_uninstalls() {
+/// The machine for a test that installs lookout: as root, with `tools`, and no other test
+/// installing at the same time (the guard); `None` (said why) when the test cannot run.
+fn machine(tools: &[(&str, &str)]) -> Option<std::sync::MutexGuard<'static, ()>> {
     if !is_root() {
         eprintln!("skipped: install.sh needs root");
-        return;
+        return None;
     }
-    require("dpkg-deb", "apt-get install dpkg");
-    require("setpriv", "apt-get install util-linux");
-    let _machine = system_package_lock();
-    if !machine_is_clean() {
-        return;
+    for (tool, package) in tools {
+        require(tool, package);
     }
+    let guard = system_package_lock();
+    machine_is_clean().then_some(guard)
+}
+
+#[test]
+fn install_sh_installs_stores_the_key_delivers_is_idempotent_upgrades_and_uninstalls() {
+    let Some(_machine) = machine(&[
+        ("dpkg-deb", "apt-get install dpkg"),
+        ("setpriv", "apt-get install util-linux"),
+    ]) else {
+        return;
+    };
     let fake = Fake::new();
     let _cleanup = Cleanup {
         fake: Some(&fake),
@@ -648,16 +658,11 @@ fn install_sh_installs_stores_the_key_delivers_is_idempotent_upgrades_and_uninst
 
 #[test]
 fn install_sh_refuses_bad_options_keys_on_the_command_line_non_root_and_unknown_systems() {
-    if !is_root() {
-        eprintln!("skipped: install.sh needs root");
-        return;
-    }
     // none of these may change the machine; held anyway, so a regression cannot install
     // under the other tests
-    let _machine = system_package_lock();
-    if !machine_is_clean() {
+    let Some(_machine) = machine(&[]) else {
         return;
-    }
+    };
     let _cleanup = Cleanup {
         fake: None,
         apt_lists: Vec::new(),
@@ -946,16 +951,12 @@ fn publish(dir: &Path, key: &GpgHome) {
 
 #[test]
 fn install_sh_installs_and_upgrades_from_a_signed_apt_repository_and_refuses_a_wrong_key() {
-    if !is_root() {
-        eprintln!("skipped: install.sh needs root");
+    let Some(_machine) = machine(&[
+        ("apt-ftparchive", "apt-get install apt-utils"),
+        ("gpg", "apt-get install gpg"),
+    ]) else {
         return;
-    }
-    require("apt-ftparchive", "apt-get install apt-utils");
-    require("gpg", "apt-get install gpg");
-    let _machine = system_package_lock();
-    if !machine_is_clean() {
-        return;
-    }
+    };
     let work = tempfile::tempdir().unwrap();
     let repo_dir = work.path().join("repo");
     std::fs::create_dir(&repo_dir).unwrap();
@@ -1040,15 +1041,9 @@ fn install_sh_installs_and_upgrades_from_a_signed_apt_repository_and_refuses_a_w
 
 #[test]
 fn install_sh_installs_the_release_tarball_where_no_package_format_fits() {
-    if !is_root() {
-        eprintln!("skipped: install.sh needs root");
+    let Some(_machine) = machine(&[("setpriv", "apt-get install util-linux")]) else {
         return;
-    }
-    require("setpriv", "apt-get install util-linux");
-    let _machine = system_package_lock();
-    if !machine_is_clean() {
-        return;
-    }
+    };
     let fake = Fake::new();
     let _cleanup = Cleanup {
         fake: Some(&fake),

@@ -127,15 +127,24 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Answers one request line from a peer of uid `peer`.
 pub fn handle(policy: &Policy, peer: u32, line: &[u8]) -> Reply {
+    answer(policy, peer, parse(line).as_ref().map_err(String::clone))
+}
+
+fn parse(line: &[u8]) -> Result<Request, String> {
+    serde_json::from_slice(line).map_err(|e| format!("not a request: {e}"))
+}
+
+/// Answers a request already read (or why it could not be) from a peer of uid `peer`.
+fn answer(policy: &Policy, peer: u32, req: Result<&Request, String>) -> Reply {
     if peer != 0 && !policy.allowed_uids.contains(&peer) {
         return Reply::fail(
             "peer_refused",
             format!("uid {peer} may not use this helper"),
         );
     }
-    let req: Request = match serde_json::from_slice(line) {
+    let req = match req {
         Ok(r) => r,
-        Err(e) => return Reply::fail("bad_request", format!("not a request: {e}")),
+        Err(e) => return Reply::fail("bad_request", e),
     };
     if req.version != PROTOCOL_VERSION {
         return Reply::fail(
@@ -160,7 +169,7 @@ pub fn handle(policy: &Policy, peer: u32, line: &[u8]) -> Reply {
             ),
             ..Reply::default()
         },
-        "write_config" => write_config(policy, &req),
+        "write_config" => write_config(policy, req),
         other => Reply::fail("unknown_op", format!("unknown operation `{other}`")),
     }
 }
@@ -299,23 +308,13 @@ pub fn serve_one(policy: &Policy, stream: UnixStream) {
         }
     };
     // the request is read even from a refused peer, so the refusal reaches it
-    let (reply, op, path) = {
-        match read_request(&stream) {
-            Ok(line) => {
-                let r = handle(policy, uid, &line);
-                let req: Option<Request> = serde_json::from_slice(&line).ok();
-                (
-                    r,
-                    req.as_ref().map(|q| q.op.clone()).unwrap_or_default(),
-                    req.and_then(|q| q.path).unwrap_or_default(),
-                )
-            }
-            Err(e) => (
-                Reply::fail("bad_request", e.to_string()),
-                String::new(),
-                String::new(),
-            ),
-        }
+    let req = read_request(&stream)
+        .map_err(|e| e.to_string())
+        .and_then(|line| parse(&line));
+    let reply = answer(policy, uid, req.as_ref().map_err(String::clone));
+    let (op, path) = match &req {
+        Ok(q) => (q.op.as_str(), q.path.as_deref().unwrap_or_default()),
+        Err(_) => ("", ""),
     };
     let outcome = if reply.ok {
         "ok".to_string()
@@ -328,8 +327,8 @@ pub fn serve_one(policy: &Policy, stream: UnixStream) {
     };
     eprintln!(
         "lookout-helper: peer uid={uid} pid={pid} op={} path={} -> {outcome}",
-        if op.is_empty() { "-" } else { &op },
-        if path.is_empty() { "-" } else { &path },
+        if op.is_empty() { "-" } else { op },
+        if path.is_empty() { "-" } else { path },
     );
     let mut text = serde_json::to_vec(&reply).unwrap_or_else(|_| b"{\"ok\":false}".to_vec());
     text.push(b'\n');

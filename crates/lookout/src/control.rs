@@ -660,8 +660,8 @@ async fn config_change(state: &AgentState, change: &api::ConfigChange, apply: bo
     };
     let name = path.display().to_string();
     let read = std::fs::read_to_string(&path).ok();
-    let old = read.clone().unwrap_or_default();
-    let diff = unified_diff(&old, yaml, &name, &format!("{name} (new)"));
+    let old = read.as_deref().unwrap_or_default();
+    let diff = unified_diff(old, yaml, &name, &format!("{name} (new)"));
     let set = state.config_set.clone();
     let checked = lookout_config::load_str(&name, yaml, &set, &lookout_config::process_env);
     let mut r = api::ConfigCheck {
@@ -724,7 +724,7 @@ async fn config_change(state: &AgentState, change: &api::ConfigChange, apply: bo
         }
         Err(e) => {
             // the new text did not run: the file says what runs
-            let _ = crate::configfile::write(&path, &old, Some(yaml));
+            let _ = crate::configfile::write(&path, old, Some(yaml));
             r.error = Some(format!("not applied, the previous file is back: {e}"));
         }
     }

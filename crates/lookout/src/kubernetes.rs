@@ -38,17 +38,9 @@ fn env_var(name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// `fieldSelector`'s value, percent-encoded (node names are DNS names: only `=` needs it, but
-/// encode everything outside the unreserved set).
+/// `fieldSelector`'s value, form-encoded (node names are DNS names: only `=` needs it).
 fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 impl Lister {
@@ -115,9 +107,7 @@ impl Lister {
 
     /// The wait before the next listing: the interval within ±10 %.
     pub fn next_wait(&self) -> Duration {
-        use rand::Rng;
-        let f: f64 = rand::rng().random_range(0.9..=1.1);
-        self.interval.mul_f64(f)
+        crate::remote::jitter(self.interval)
     }
 
     /// Lists the node's pods. Err says why, for a person (never the token).

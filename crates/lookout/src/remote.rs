@@ -272,7 +272,8 @@ fn publish(state: &AgentState, st: &RemoteStatus) {
     }
 }
 
-fn jitter(d: Duration) -> Duration {
+/// `d` within ±10 %, so agents started together do not poll together.
+pub(crate) fn jitter(d: Duration) -> Duration {
     use rand::Rng;
     let f: f64 = rand::rng().random_range(0.9..=1.1);
     d.mul_f64(f)
